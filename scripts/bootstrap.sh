@@ -28,8 +28,8 @@ stamp="$VENV/.hie-requirements"
 want="$(cat "$ODOO_REQS" "$here/requirements-dev.txt" | sha1sum | cut -c1-40)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing Python requirements"
-  "$VENV/bin/pip" install -q --upgrade pip wheel 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/pip" install -q -r "$ODOO_REQS" -r "$here/requirements-dev.txt" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/pip" install -q --upgrade pip wheel 2>&1 | { grep -v "^WARNING: Location" || true; }
+  "$VENV/bin/pip" install -q -r "$ODOO_REQS" -r "$here/requirements-dev.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
   echo "$want" > "$stamp"
 fi
 log "environment ready: $VENV"
