@@ -1,0 +1,123 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Install hooks: give existing projects and booking lines their values in bulk.
+
+The columns of the new stored fields are created and filled here with set-based SQL before
+the ORM sees them, so that installing on a database with millions of timesheet lines does not
+compute them record by record.
+"""
+import logging
+
+_logger = logging.getLogger(__name__)
+
+PROJECT_COLUMNS = {
+    "invoicing_type": "varchar",
+    "project_status": "varchar",
+}
+LINE_COLUMNS = {
+    "booking_project_id": "int4",
+    "booking_kind": "varchar",
+    "principal_id": "int4",
+    "cost_amount": "numeric",
+    "revenue_amount": "numeric",
+    "revenue_unit_rate": "numeric",
+    "revenue_source": "varchar",
+    "is_direct": "bool",
+    "billing_status": "varchar",
+    "revenue_agreement_id": "int4",
+}
+
+
+def _add_columns(cr, table, columns):
+    for name, sql_type in columns.items():
+        cr.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
+
+
+def fill_project_defaults(cr, project_ids=None):
+    """Existing projects keep today's bookings possible: with a customer they become
+    time & material projects with an order, without one internal projects. Companies'
+    internal projects (time off) are internal."""
+    where, params = ("", []) if project_ids is None else ("WHERE p.id = ANY(%s)", [project_ids])
+    cr.execute(
+        f"""
+        UPDATE project_project p
+           SET invoicing_type = CASE
+                   WHEN p.partner_id IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM res_company c WHERE c.internal_project_id = p.id)
+                   THEN 'time_material' ELSE 'internal' END,
+               project_status = 'order'
+          {where}
+        """,
+        params,
+    )
+
+
+def fill_line_defaults(cr, line_ids=None):
+    """Booking project, kind, cost, list-price revenue, direct flag and billing status of
+    existing analytic lines, in one statement. No agreement exists yet at install time, so the
+    revenue is the list price (employee rate, else product sales price; costs at sales price,
+    else at cost)."""
+    where, params = ("", []) if line_ids is None else ("AND l.id = ANY(%s)", [line_ids])
+    cr.execute(
+        f"""
+        WITH base AS (
+            SELECT l.id,
+                   COALESCE(l.project_id, acc_p.id) AS project_id,
+                   CASE WHEN l.project_id IS NOT NULL THEN 'hours'
+                        WHEN acc_p.id IS NOT NULL THEN 'cost' END AS kind,
+                   COALESCE(pt.list_price, 0) AS price,
+                   COALESCE(pt.hours_kind, 'direct') AS hours_kind
+              FROM account_analytic_line l
+              LEFT JOIN LATERAL (
+                   SELECT p.id FROM project_project p
+                    WHERE l.project_id IS NULL AND p.account_id = l.account_id
+                    ORDER BY p.id LIMIT 1) acc_p ON TRUE
+              LEFT JOIN product_product pp ON pp.id = l.product_id
+              LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE TRUE {where}
+        )
+        UPDATE account_analytic_line l
+           SET booking_project_id = b.project_id,
+               booking_kind = b.kind,
+               principal_id = p.partner_id,
+               cost_amount = -l.amount,
+               revenue_amount = CASE
+                   WHEN b.project_id IS NULL THEN 0
+                   WHEN b.kind = 'hours' THEN ROUND((l.unit_amount * b.price)::numeric, 2)
+                   WHEN b.price <> 0 THEN ROUND((l.unit_amount * b.price)::numeric, 2)
+                   ELSE -l.amount END,
+               revenue_unit_rate = CASE
+                   WHEN b.project_id IS NULL THEN 0
+                   WHEN b.kind = 'hours' OR b.price <> 0 THEN b.price
+                   WHEN l.unit_amount <> 0 THEN ROUND((-l.amount / l.unit_amount)::numeric, 2)
+                   ELSE 0 END,
+               revenue_source = CASE
+                   WHEN b.project_id IS NULL THEN NULL
+                   WHEN b.price <> 0 THEN 'product'
+                   WHEN b.kind = 'hours' THEN 'none'
+                   ELSE 'cost' END,
+               is_direct = (b.project_id IS NOT NULL AND p.invoicing_type <> 'internal'
+                            AND b.hours_kind <> 'indirect'),
+               billing_status = CASE
+                   WHEN b.project_id IS NULL THEN NULL
+                   WHEN p.invoicing_type = 'time_material' AND b.hours_kind <> 'indirect'
+                   THEN 'to_invoice'
+                   ELSE 'not_billable' END
+          FROM base b
+          LEFT JOIN project_project p ON p.id = b.project_id
+         WHERE l.id = b.id
+        """,
+        params,
+    )
+    return cr.rowcount
+
+
+def pre_init_hook(env):
+    cr = env.cr
+    _add_columns(cr, "project_project", PROJECT_COLUMNS)
+    fill_project_defaults(cr)
+    _add_columns(cr, "product_template", {"hours_kind": "varchar"})
+    cr.execute("UPDATE product_template SET hours_kind = 'direct' WHERE hours_kind IS NULL")
+    _add_columns(cr, "account_analytic_line", LINE_COLUMNS)
+    count = fill_line_defaults(cr)
+    _logger.info("hours_invoicing_exact: booking data set on %s existing analytic lines", count)
+

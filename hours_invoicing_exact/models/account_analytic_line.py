@@ -1,0 +1,339 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+from ..services import rates
+
+
+class AccountAnalyticLine(models.Model):
+    """Booking lines (boekingsregels): hours and other costs on a project.
+
+    Hours are Odoo's timesheet lines (``project_id`` set). Other costs are analytic lines on a
+    project's analytic account without ``project_id`` (materials, subcontracting, travel, and
+    the lines vendor bills create through their analytic distribution).
+    """
+
+    _inherit = "account.analytic.line"
+
+    booking_project_id = fields.Many2one(
+        comodel_name="project.project",
+        string="Booked On",
+        compute="_compute_booking_project_id",
+        store=True,
+        index="btree_not_null",
+        help="The project this line is booked on: the timesheet's project, or for other costs "
+        "the project of the analytic account.",
+    )
+    booking_kind = fields.Selection(
+        selection=[("hours", "Hours"), ("cost", "Other costs")],
+        compute="_compute_booking_project_id",
+        store=True,
+    )
+    invoicing_type = fields.Selection(related="booking_project_id.invoicing_type")
+    principal_id = fields.Many2one(
+        related="booking_project_id.partner_id", string="Principal", store=True,
+        index="btree_not_null",
+    )
+    cost_unit_price = fields.Float(
+        string="Unit Cost",
+        digits="Product Price",
+        help="For other costs entered by hand: the cost per unit; the line's cost is "
+        "quantity × unit cost.",
+    )
+    cost_amount = fields.Monetary(
+        string="Cost",
+        compute="_compute_cost_amount",
+        store=True,
+        help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
+        "the goods or services.",
+    )
+    revenue_amount = fields.Monetary(
+        string="Revenue",
+        compute="_compute_revenue",
+        store=True,
+        help="Sales value of the line from the rate agreements (or the manual value).",
+    )
+    revenue_unit_rate = fields.Monetary(
+        string="Sales Rate",
+        compute="_compute_revenue",
+        store=True,
+    )
+    revenue_source = fields.Selection(
+        selection=[
+            (rates.SOURCE_OVERRIDE, "Manual"),
+            (rates.SOURCE_PROJECT, "Project agreement"),
+            (rates.SOURCE_PRINCIPAL, "Customer agreement"),
+            (rates.SOURCE_EMPLOYEE, "Employee rate"),
+            (rates.SOURCE_PRODUCT, "Product price"),
+            (rates.SOURCE_COST, "At cost"),
+            (rates.SOURCE_NONE, "No rate"),
+        ],
+        string="Rate From",
+        compute="_compute_revenue",
+        store=True,
+    )
+    revenue_agreement_id = fields.Many2one(
+        comodel_name="project.rate.agreement",
+        string="Agreement",
+        compute="_compute_revenue",
+        store=True,
+    )
+    revenue_override = fields.Boolean(
+        string="Manual Revenue",
+        copy=False,
+        help="Keep the revenue entered on this line instead of the rate agreements.",
+    )
+    revenue_manual = fields.Monetary(string="Manual Revenue Amount", copy=False)
+    is_direct = fields.Boolean(
+        string="Direct",
+        compute="_compute_is_direct",
+        store=True,
+        readonly=False,
+        help="Direct hours are billable work for a customer; indirect hours are internal "
+        "(training, sales, overhead).",
+    )
+    billing_status = fields.Selection(
+        selection=[
+            ("not_billable", "Not billable"),
+            ("to_invoice", "To invoice"),
+            ("invoiced", "Invoiced"),
+        ],
+        compute="_compute_billing_status",
+        store=True,
+        index="btree_not_null",
+    )
+    invoice_line_id = fields.Many2one(
+        comodel_name="account.move.line",
+        string="Invoice Line",
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="The invoice line that bills this booking line.",
+    )
+    invoice_id = fields.Many2one(
+        comodel_name="account.move",
+        string="Invoice",
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="The invoice that bills this booking line (also set when an existing invoice "
+        "was linked to the line).",
+    )
+
+    # ------------------------------------------------------------------
+    # Computes
+    # ------------------------------------------------------------------
+    @api.depends("project_id", "account_id")
+    def _compute_booking_project_id(self):
+        timesheets = self.filtered("project_id")
+        for line in timesheets:
+            line.booking_project_id = line.project_id
+            line.booking_kind = "hours"
+        others = self - timesheets
+        if not others:
+            return
+        project_by_account = {}
+        if others.account_id:
+            projects = self.env["project.project"].sudo().with_context(active_test=False).search(
+                [("account_id", "in", others.account_id.ids)], order="id"
+            )
+            for project in projects:
+                project_by_account.setdefault(project.account_id.id, project)
+        for line in others:
+            project = project_by_account.get(line.account_id.id)
+            line.booking_project_id = project or False
+            line.booking_kind = "cost" if project else False
+
+    @api.depends("amount")
+    def _compute_cost_amount(self):
+        for line in self:
+            line.cost_amount = -line.amount
+
+    @api.depends("booking_project_id.invoicing_type", "product_id")
+    def _compute_is_direct(self):
+        for line in self:
+            if line.invoice_id:
+                continue
+            project = line.booking_project_id
+            line.is_direct = bool(project) and project.invoicing_type != "internal" and (
+                line.product_id.product_tmpl_id.hours_kind != "indirect"
+            )
+
+    @api.depends("booking_project_id.invoicing_type", "is_direct", "invoice_id")
+    def _compute_billing_status(self):
+        for line in self:
+            project = line.booking_project_id
+            if not project:
+                line.billing_status = False
+            elif line.invoice_id:
+                line.billing_status = "invoiced"
+            elif project.invoicing_type == "time_material" and line.is_direct:
+                line.billing_status = "to_invoice"
+            else:
+                line.billing_status = "not_billable"
+
+    @api.depends(
+        "booking_project_id", "booking_kind", "unit_amount", "amount", "employee_id",
+        "product_id", "revenue_override", "revenue_manual",
+    )
+    def _compute_revenue(self):
+        """Resolve revenue for the whole batch with a fixed number of queries."""
+        booking = self.filtered(lambda line: line.booking_project_id and not line.invoice_id)
+        for line in self - booking:
+            if not line.booking_project_id:
+                line.update({
+                    "revenue_amount": 0.0, "revenue_unit_rate": 0.0,
+                    "revenue_source": False, "revenue_agreement_id": False,
+                })
+            # invoiced lines keep the revenue they were invoiced at
+        if not booking:
+            return
+        agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
+        for line in booking:
+            project = line.booking_project_id
+            principal = project.partner_id.commercial_partner_id
+            resolution = rates.resolve(
+                line._hie_line_facts(),
+                agreements_by_scope.get(("project", project.id), ()),
+                agreements_by_scope.get(("partner", principal.id), ()),
+            )
+            line.update({
+                "revenue_amount": resolution.revenue,
+                "revenue_unit_rate": resolution.unit_rate,
+                "revenue_source": resolution.source,
+                "revenue_agreement_id": resolution.agreement_id or False,
+            })
+
+    @api.model
+    def _hie_load_agreements(self, projects):
+        """Active agreements of the projects and their principals, as plain data, keyed by
+        ``("project", id)`` and ``("partner", id)``."""
+        projects = projects.sudo()
+        principals = projects.partner_id.commercial_partner_id
+        agreements = self.env["project.rate.agreement"].sudo().search([
+            "|", ("project_id", "in", projects.ids), ("partner_id", "in", principals.ids),
+        ])
+        by_scope = {}
+        for agreement in agreements:
+            key = (
+                ("project", agreement.project_id.id) if agreement.project_id
+                else ("partner", agreement.partner_id.id)
+            )
+            by_scope.setdefault(key, []).append(agreement._to_rate_agreement())
+        return by_scope
+
+    def _hie_line_facts(self):
+        """This line as the resolver's plain data."""
+        self.ensure_one()
+        product = self.product_id
+        categ_path = ()
+        if product.categ_id.parent_path:
+            categ_path = tuple(
+                int(cid) for cid in reversed(product.categ_id.parent_path.strip("/").split("/"))
+            )
+        return rates.LineFacts(
+            kind=rates.HOURS if self.booking_kind == "hours" else rates.COST,
+            quantity=self.unit_amount,
+            cost=-self.amount,
+            employee_id=self.employee_id.id or None,
+            product_id=product.id or None,
+            categ_path=categ_path,
+            employee_rate=self.employee_id.sudo().timesheet_sale_rate,
+            product_price=product.lst_price,
+            override=self.revenue_manual if self.revenue_override else None,
+            digits=self.currency_id.decimal_places if self.currency_id else 2,
+        )
+
+    def _hie_mark_revenue_to_recompute(self):
+        """Recompute the revenue of these lines (used when agreements change)."""
+        lines = self.filtered(lambda line: not line.invoice_id)
+        for fname in ("revenue_amount", "revenue_unit_rate", "revenue_source",
+                      "revenue_agreement_id"):
+            self.env.add_to_compute(self._fields[fname], lines)
+        lines.flush_recordset()
+
+    # ------------------------------------------------------------------
+    # The booking gate: one rule, on every path (form, list, import, RPC)
+    # ------------------------------------------------------------------
+    def _hie_check_booking_allowed(self):
+        projects = self.sudo().booking_project_id
+        for project in projects:
+            reason = project._get_booking_blocked_reason()
+            if reason:
+                raise ValidationError(_(
+                    "You cannot book hours or costs on project “%(project)s”: %(reason)s.",
+                    project=project.display_name,
+                    reason=reason,
+                ))
+
+    def _check_can_create(self):
+        super()._check_can_create()
+        self._hie_check_booking_allowed()
+
+    def _hie_sync_cost_amount(self):
+        """Other costs entered by hand cost quantity × unit cost."""
+        for line in self:
+            if line.project_id or line.move_line_id or not line.cost_unit_price:
+                continue
+            amount = -line.unit_amount * line.cost_unit_price
+            if line.currency_id.compare_amounts(line.amount, amount):
+                line.amount = amount
+
+    def _hie_check_override_rights(self, vals):
+        if {"revenue_override", "revenue_manual"} & set(vals) and not (
+            self.env.su
+            or self.env.user.has_group("hr_timesheet.group_hr_timesheet_approver")
+            or self.env.user.has_group("project.group_project_manager")
+        ):
+            raise AccessError(_(
+                "Only timesheet approvers and project managers may set the revenue of a booking "
+                "line by hand."
+            ))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._hie_check_override_rights(vals)
+            if vals.get("project_id") and not vals.get("product_id"):
+                project = self.env["project.project"].sudo().browse(vals["project_id"])
+                if project.default_service_product_id:
+                    vals["product_id"] = project.default_service_product_id.id
+        lines = super().create(vals_list)
+        lines.filtered("cost_unit_price")._hie_sync_cost_amount()
+        return lines
+
+    def write(self, vals):
+        self._hie_check_override_rights(vals)
+        if vals.get("invoice_id"):
+            # lines are invoiced at the revenue they have now: settle pending computations
+            self.mapped("revenue_amount")
+        moving = {"project_id", "account_id", "task_id"} & set(vals)
+        projects_before = self.booking_project_id if moving else None
+        res = super().write(vals)
+        if {"cost_unit_price", "unit_amount"} & set(vals):
+            self._hie_sync_cost_amount()
+        if moving:
+            moved = self.filtered(
+                lambda line: line.booking_project_id
+                and line.booking_project_id not in projects_before
+            )
+            # A line moved onto a project must meet the booking rule of its new project.
+            moved._hie_check_booking_allowed()
+        return res
+
+    @api.onchange("cost_unit_price", "unit_amount")
+    def _onchange_cost_unit_price(self):
+        for line in self:
+            if line.cost_unit_price and not line.project_id and not line.move_line_id:
+                line.amount = -line.unit_amount * line.cost_unit_price
+
+    @api.constrains("is_direct", "booking_project_id")
+    def _check_is_direct(self):
+        for line in self:
+            if line.is_direct and line.booking_project_id.invoicing_type == "internal":
+                raise ValidationError(_(
+                    "Hours on the internal project “%s” are indirect.",
+                    line.booking_project_id.display_name,
+                ))

@@ -1,0 +1,96 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import HieCase
+
+
+@tagged("post_install", "-at_install")
+class TestDirectAndBillingStatus(HieCase):
+    def test_matrix(self):
+        """Direct flag and billing status for every project type × line kind."""
+        expected = {
+            # (type, kind): (is_direct, billing_status)
+            ("time_material", "hours"): (True, "to_invoice"),
+            ("time_material", "indirect_hours"): (False, "not_billable"),
+            ("time_material", "cost"): (True, "to_invoice"),
+            ("fixed_price", "hours"): (True, "not_billable"),
+            ("fixed_price", "indirect_hours"): (False, "not_billable"),
+            ("fixed_price", "cost"): (True, "not_billable"),
+            ("internal", "hours"): (False, "not_billable"),
+            ("internal", "indirect_hours"): (False, "not_billable"),
+            ("internal", "cost"): (False, "not_billable"),
+        }
+        projects = {
+            "time_material": self.project_tm,
+            "fixed_price": self.project_fixed,
+            "internal": self.project_internal,
+        }
+        for (ptype, kind), (direct, status) in expected.items():
+            with self.subTest(type=ptype, kind=kind):
+                project = projects[ptype]
+                if kind == "hours":
+                    line = self.book_hours(project, product=self.activity)
+                elif kind == "indirect_hours":
+                    line = self.book_hours(project, product=self.activity_indirect)
+                else:
+                    line = self.book_cost(project, self.material)
+                self.assertEqual(line.booking_kind, "hours" if "hours" in kind else "cost")
+                self.assertEqual(line.booking_project_id, project)
+                self.assertEqual(line.is_direct, direct)
+                self.assertEqual(line.billing_status, status)
+
+    def test_user_changes_direct_flag(self):
+        line = self.book_hours(self.project_tm, product=self.activity)
+        line.is_direct = False
+        self.assertEqual(line.billing_status, "not_billable")
+        line.is_direct = True
+        self.assertEqual(line.billing_status, "to_invoice")
+        internal_line = self.book_hours(self.project_internal)
+        with self.assertRefused(ValidationError, "indirect"):
+            internal_line.is_direct = True
+
+    def test_invoiced_status_and_type_change(self):
+        line = self.book_hours(self.project_tm, product=self.activity)
+        invoice = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_line_ids": [(0, 0, {"name": "x", "quantity": 1, "price_unit": 1})],
+        })
+        line.write({"invoice_id": invoice.id, "invoice_line_id": invoice.invoice_line_ids.id})
+        self.assertEqual(line.billing_status, "invoiced")
+        other = self.book_hours(self.project_tm, product=self.activity)
+        self.project_tm.invoicing_type = "fixed_price"
+        self.assertEqual(other.billing_status, "not_billable")
+        self.assertEqual(line.billing_status, "invoiced")
+
+    def test_cost_amounts(self):
+        hours = self.book_hours(self.project_tm, hours=3)
+        self.assertAlmostEqual(hours.cost_amount, 150.0)  # 3 h × hourly cost 50
+        cost = self.book_cost(self.project_tm, self.material, quantity=4, unit_cost=7.5)
+        self.assertAlmostEqual(cost.amount, -30.0)
+        self.assertAlmostEqual(cost.cost_amount, 30.0)
+        cost.unit_amount = 2
+        self.assertAlmostEqual(cost.cost_amount, 15.0)
+
+    def test_vendor_bill_costs_count(self):
+        """Costs from a vendor bill with the project's analytic account are booking lines."""
+        bill = self.env["account.move"].create({
+            "move_type": "in_invoice",
+            "partner_id": self.other_customer.id,
+            "invoice_date": "2026-01-15",
+            "invoice_line_ids": [(0, 0, {
+                "name": "Subcontractor", "quantity": 1, "price_unit": 400.0,
+                "product_id": self.material_unpriced.id,
+                "analytic_distribution": {str(self.project_tm.account_id.id): 100},
+                "tax_ids": [(5, 0, 0)],
+            })],
+        })
+        bill.action_post()
+        line = self.env["account.analytic.line"].search(
+            [("move_line_id", "in", bill.invoice_line_ids.ids)]
+        )
+        self.assertEqual(line.booking_project_id, self.project_tm)
+        self.assertEqual(line.booking_kind, "cost")
+        self.assertAlmostEqual(line.cost_amount, 400.0)
+        self.assertAlmostEqual(line.revenue_amount, 400.0)
+        self.assertEqual(line.billing_status, "to_invoice")
