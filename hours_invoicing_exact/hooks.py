@@ -7,6 +7,8 @@ compute them record by record.
 """
 import logging
 
+from odoo.tools import SQL
+
 _logger = logging.getLogger(__name__)
 
 PROJECT_COLUMNS = {
@@ -29,26 +31,29 @@ LINE_COLUMNS = {
 
 def _add_columns(cr, table, columns):
     for name, sql_type in columns.items():
-        cr.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
+        cr.execute(SQL(
+            "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s",
+            SQL.identifier(table), SQL.identifier(name), SQL(sql_type),
+        ))
 
 
 def fill_project_defaults(cr, project_ids=None):
     """Existing projects keep today's bookings possible: with a customer they become
     time & material projects with an order, without one internal projects. Companies'
     internal projects (time off) are internal."""
-    where, params = ("", []) if project_ids is None else ("WHERE p.id = ANY(%s)", [project_ids])
-    cr.execute(
-        f"""
+    where = SQL() if project_ids is None else SQL("WHERE p.id = ANY(%s)", list(project_ids))
+    cr.execute(SQL(
+        """
         UPDATE project_project p
            SET invoicing_type = CASE
                    WHEN p.partner_id IS NOT NULL
                     AND NOT EXISTS (SELECT 1 FROM res_company c WHERE c.internal_project_id = p.id)
                    THEN 'time_material' ELSE 'internal' END,
                project_status = 'order'
-          {where}
+          %s
         """,
-        params,
-    )
+        where,
+    ))
 
 
 def fill_line_defaults(cr, line_ids=None):
@@ -56,9 +61,9 @@ def fill_line_defaults(cr, line_ids=None):
     existing analytic lines, in one statement. No agreement exists yet at install time, so the
     revenue is the list price (employee rate, else product sales price; costs at sales price,
     else at cost)."""
-    where, params = ("", []) if line_ids is None else ("AND l.id = ANY(%s)", [line_ids])
-    cr.execute(
-        f"""
+    where = SQL() if line_ids is None else SQL("AND l.id = ANY(%s)", list(line_ids))
+    cr.execute(SQL(
+        """
         WITH base AS (
             SELECT l.id,
                    COALESCE(l.project_id, acc_p.id) AS project_id,
@@ -73,7 +78,7 @@ def fill_line_defaults(cr, line_ids=None):
                     ORDER BY p.id LIMIT 1) acc_p ON TRUE
               LEFT JOIN product_product pp ON pp.id = l.product_id
               LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id
-             WHERE TRUE {where}
+             WHERE TRUE %s
         )
         UPDATE account_analytic_line l
            SET booking_project_id = b.project_id,
@@ -106,8 +111,8 @@ def fill_line_defaults(cr, line_ids=None):
           LEFT JOIN project_project p ON p.id = b.project_id
          WHERE l.id = b.id
         """,
-        params,
-    )
+        where,
+    ))
     return cr.rowcount
 
 

@@ -179,7 +179,8 @@ def uninstall_check(tally, db):
         "env.cr.execute(\"SELECT count(*) FROM information_schema.columns WHERE \"\n"
         "               \"table_name = 'project_project' AND column_name = 'invoicing_type'\")\n"
         "columns_left = env.cr.fetchone()[0]\n"
-        "env.cr.execute(\"SELECT state FROM ir_module_module WHERE name = 'hours_invoicing_exact'\")\n"
+        "env.cr.execute(\"SELECT state FROM ir_module_module \"\n"
+        "               \"WHERE name = 'hours_invoicing_exact'\")\n"
         "print('HIE-UNINSTALL', env.cr.fetchone()[0], models_left, columns_left)\n"
     )
     cmd = odoo_cmd(db, "--log-level", "warn")

@@ -1,6 +1,8 @@
-from . import project_rate_agreement
-from . import project_project
-from . import account_analytic_line
-from . import product_template
-from . import hr_employee
-from . import res_partner
+from . import (
+    account_analytic_line,
+    hr_employee,
+    product_template,
+    project_project,
+    project_rate_agreement,
+    res_partner,
+)

@@ -269,8 +269,9 @@ class AccountAnalyticLine(models.Model):
                 ))
 
     def _check_can_create(self):
-        super()._check_can_create()
+        res = super()._check_can_create()
         self._hie_check_booking_allowed()
+        return res
 
     def _hie_sync_cost_amount(self):
         """Other costs entered by hand cost quantity × unit cost."""

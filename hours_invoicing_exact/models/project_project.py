@@ -1,8 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
 
-BOOKABLE_STATUSES = ("acquisition", "quoted", "order")
-
 
 class ProjectProject(models.Model):
     _inherit = "project.project"
@@ -32,7 +30,6 @@ class ProjectProject(models.Model):
             ("closed", "Closed"),
         ],
         default="order",
-        required=True,
         index=True,
         tracking=True,
         help="Hours and costs can be booked in Acquisition, Quoted/Tendered and Order, and on "
@@ -105,7 +102,7 @@ class ProjectProject(models.Model):
     def _get_booking_blocked_reason(self):
         """Why nothing can be booked on this project now, or False. One rule, used everywhere."""
         self.ensure_one()
-        if self.project_status not in BOOKABLE_STATUSES:
+        if self.project_status == "closed":
             return _(
                 "its status is %(status)s; bookings are allowed only in Acquisition, "
                 "Quoted/Tendered and Order",

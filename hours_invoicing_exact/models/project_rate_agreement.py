@@ -64,7 +64,6 @@ class ProjectRateAgreement(models.Model):
     )
     categ_id = fields.Many2one(
         comodel_name="product.category",
-        string="Product Category",
         help="Costs of products in this category or its sub-categories.",
     )
     rate_type = fields.Selection(

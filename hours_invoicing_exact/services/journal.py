@@ -440,6 +440,8 @@ def _vat_figures(lines_by_key, vat_rows, vat_amounts, dropped_tax, vat_percentag
     if exact_total != odoo_total and not wrong:
         base_total = sum((f.base for f in figures), ZERO)
         wrong.append(VatFigure(TOTAL_CODE, None, base_total, exact_total, odoo_total))
+    if wrong:
+        raise VatMismatch(wrong)
     return tuple(figures)
 
 
@@ -491,7 +493,7 @@ def build_entry(
     :raises UnbalancedEntry: the residual cannot be booked by the rounding rule.
     """
     sums, vat_rows, vat_amounts, dropped_tax = _aggregate(rows, header.vat_mode)
-    lines_by_key = {key: quantize(amount) for key, amount in sums.items()}
+    lines_by_key = {key: amount for key, amount in sums.items()}
     lines_by_key = {key: amount for key, amount in lines_by_key.items() if amount}
     vat = ()
     if header.vat_mode == VAT_JOURNAL:

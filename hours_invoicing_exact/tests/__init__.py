@@ -1,6 +1,8 @@
-from . import test_booking_gate
-from . import test_rate_agreements
-from . import test_direct_billing
-from . import test_install_hook
-from . import test_security
-from . import test_ui
+from . import (
+    test_booking_gate,
+    test_direct_billing,
+    test_install_hook,
+    test_rate_agreements,
+    test_security,
+    test_ui,
+)

@@ -26,8 +26,8 @@ class TestBookingGate(HieCase):
                         self.book_cost(project, self.material)
                         self.assertEqual(self._count_lines(), before + 2)
                     else:
-                        for book in (lambda: self.book_hours(project),
-                                     lambda: self.book_cost(project, self.material)):
+                        for book in (lambda p=project: self.book_hours(p),
+                                     lambda p=project: self.book_cost(p, self.material)):
                             with self.assertRefused(ValidationError, "status is Closed",
                                                     project.name):
                                 book()

@@ -14,9 +14,9 @@ class TestInstallDefaults(HieCase):
             "UPDATE project_project SET invoicing_type = NULL, project_status = 'closed' "
             "WHERE id = ANY(%s)", [projects.ids],
         )
+        assignments = ", ".join(f"{column} = NULL" for column in hooks.LINE_COLUMNS)
         cr.execute(
-            f"UPDATE account_analytic_line SET {', '.join(f'{c} = NULL' for c in hooks.LINE_COLUMNS)} "
-            "WHERE id = ANY(%s)", [lines.ids],
+            f"UPDATE account_analytic_line SET {assignments} WHERE id = ANY(%s)", [lines.ids]
         )
         self.env.invalidate_all()
 

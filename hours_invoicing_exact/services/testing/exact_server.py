@@ -67,7 +67,7 @@ def error_body(text: str) -> dict:
 
 def exact_date(day: datetime.date) -> str:
     """Return ``day`` as Exact returns dates: ``/Date(<epoch ms>)/``."""
-    moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
     return f"/Date({int(moment.timestamp() * 1000)})/"
 
 
@@ -294,7 +294,9 @@ class ExactServer:
 
     def start(self) -> "ExactServer":
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -723,12 +725,12 @@ def _json(status: int, body, headers: dict | None = None) -> _Response:
 
 
 def _stamp(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%m/%d/%Y %H:%M:%S")
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%m/%d/%Y %H:%M:%S")
 
 
 def _parse_date(value, now: float) -> datetime.date:
     if not value:
-        return datetime.datetime.fromtimestamp(now, datetime.timezone.utc).date()
+        return datetime.datetime.fromtimestamp(now, datetime.UTC).date()
     try:
         return datetime.date.fromisoformat(str(value)[:10])
     except ValueError:
@@ -739,6 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Reads a request, asks the :class:`ExactServer`, applies faults, writes the answer."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         self._serve("GET")

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and start Odoo 18 with hours_invoicing_exact and demo data on
+# http://127.0.0.1:${HIE_PORT:-8069} (login admin / admin). Database: ${HIE_DB:-hie_demo}.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/common.sh
+source "$here/scripts/common.sh"
+if ! odoo_found; then
+  cat >&2 <<MSG
+Odoo 18 source not found at \$ODOO_SRC=$ODOO_SRC.
+Get Odoo 18.0 community (the odoo/ folder and odoo-bin) into that folder, for example:
+  git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo.git "$ODOO_SRC"
+or point ODOO_SRC at an existing Odoo 18 checkout. Then run this command again.
+MSG
+  exit 2
+fi
+bash "$here/scripts/bootstrap.sh"
+db="${HIE_DB:-hie_demo}"
+addons="$ODOO_SRC/odoo/addons"
+[ -d "$ODOO_SRC/addons" ] && addons="$addons,$ODOO_SRC/addons"
+args=(--addons-path "$addons,$here" -d "$db" --db_host "$PGHOST"
+      --http-interface 127.0.0.1 --http-port "${HIE_PORT:-8069}")
+if ! psql -X -qtA -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+  log "creating database $db with hours_invoicing_exact and demo data (a few minutes)"
+  "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${args[@]}" -i hours_invoicing_exact --stop-after-init
+else
+  "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${args[@]}" -u hours_invoicing_exact --stop-after-init
+fi
+log "Odoo on http://127.0.0.1:${HIE_PORT:-8069} — login admin / admin"
+exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${args[@]}" "$@"
