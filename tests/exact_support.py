@@ -47,9 +47,7 @@ def make_client(base_url, token_path, clock, *, store_tokens=None, ratelimit_sto
 
     ``store_tokens`` (a token-endpoint JSON) is saved first, as after a consent.
     """
-    oauth = OAuthClient(
-        base_url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, clock=clock, timeout=TIMEOUT
-    )
+    oauth = OAuthClient(base_url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, clock=clock, timeout=5.0)
     store = FileTokenStore(token_path)
     if store_tokens is not None:
         store.save(TokenState.from_token_response(store_tokens, clock.now()))
@@ -103,7 +101,7 @@ def run_worker(mode: str, *args, wait: bool = True) -> subprocess.Popen:
     return process
 
 
-def _wait_for(path: pathlib.Path, deadline: float = 20.0) -> None:
+def wait_for(path: pathlib.Path, deadline: float = 20.0) -> None:
     """Spin until ``path`` exists."""
     end = time.monotonic() + deadline
     while not path.exists():
@@ -120,14 +118,21 @@ def worker_main(argv: list[str]) -> None:
 
     ``post-then-die BASE_URL TOKEN_PATH NOW DB_PATH``: run the outbox engine and kill
     this process with SIGKILL right after the first POST returned, before its commit.
+
+    ``hold-claim DB_PATH READY_PATH GO_PATH``: claim one record, signal ready, wait for go.
     """
-    mode, base_url, token_path, now = argv[0], argv[1], argv[2], float(argv[3])
-    client = make_client(base_url, token_path, VirtualClock(now))
+    mode, args = argv[0], argv[1:]
+    if mode == "hold-claim":
+        repository = SqliteRepository(args[0])
+        repository.claim(1)
+        pathlib.Path(args[1]).touch()
+        wait_for(pathlib.Path(args[2]))
+        return
+    client = make_client(args[0], args[1], VirtualClock(float(args[2])))
     if mode == "refresh":
-        pathlib.Path(argv[4]).touch()
-        _wait_for(pathlib.Path(argv[5]))
-        user = client.me()
-        print(json.dumps({"ok": bool(user.get("UserID"))}))
+        pathlib.Path(args[3]).touch()
+        wait_for(pathlib.Path(args[4]))
+        print(json.dumps({"ok": bool(client.me().get("UserID"))}))
     elif mode == "post-then-die":
         adapter = ExactSalesEntryAdapter(client)
         real_post = adapter.post
@@ -137,6 +142,6 @@ def worker_main(argv: list[str]) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
         adapter.post = post_then_die
-        OutboxEngine(SqliteRepository(argv[4]), adapter).run()
+        OutboxEngine(SqliteRepository(args[3]), adapter).run()
     else:
         raise SystemExit(f"unknown worker mode {mode!r}")

@@ -135,9 +135,7 @@ def check_invariants(entry, rows, vat_mode):
     else:
         # VAT can't be doubled: Odoo's VAT accounts are absent, Exact generates the VAT
         assert not {line.gl_account for line in entry.lines} & set(VAT_ACCOUNT.values())
-        assert {f.code: f.exact_vat for f in entry.vat} == {
-            code: vat for code, vat in exact_vat_by_code(rows).items()
-        }
+        assert {f.code: f.exact_vat for f in entry.vat} == exact_vat_by_code(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,3 +621,38 @@ class _Guids(dict):
 
     def __missing__(self, code):
         return f"guid-{code}"
+
+
+def test_vat_code_only_travels_on_base_rows():
+    # A row that is neither base nor VAT keeps no VAT code, even if the query filled one in:
+    # Exact would otherwise generate VAT on a receivable.
+    rows = [
+        Row("8000", D("-100.00"), vat_code="2", tax_role="base"),
+        Row("1520", D("-21.00"), vat_code="2", tax_role="tax"),
+        Row("1300", D("121.00"), vat_code="2", account_type="receivable", partner="P1"),
+    ]
+    assert build(rows).totals() == {K("1300", "", "P1"): D("121.00"), K("8000", "2"): D("-100.00")}
+
+
+def test_rounding_line_merges_with_the_rounding_account_and_vanishes_at_zero():
+    # 0.005 -> 0.01 twice, -0.02, and 8999's own +0.01: lines sum to +0.01, the residual -0.01
+    # lands on 8999's own line, which becomes zero and is dropped.
+    rows = [
+        Row("4000", D("0.005")),
+        Row("4100", D("0.005")),
+        Row("4200", D("-0.02")),
+        Row("8999", D("0.01")),
+    ]
+    assert build(rows, NO_VAT_HEADER).totals() == {
+        K("4000"): D("0.01"),
+        K("4100"): D("0.01"),
+        K("4200"): D("-0.02"),
+    }
+    # same with 8999's own 1.00 (and 4200 -1.01): 8999 keeps one line of 0.99
+    rows[2:] = [Row("4200", D("-1.01")), Row("8999", D("1.00"))]
+    assert build(rows, NO_VAT_HEADER).totals() == {
+        K("4000"): D("0.01"),
+        K("4100"): D("0.01"),
+        K("4200"): D("-1.01"),
+        K("8999"): D("0.99"),
+    }

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
@@ -125,54 +127,69 @@ class AccountAnalyticLine(models.Model):
     # ------------------------------------------------------------------
     # Computes
     # ------------------------------------------------------------------
+    def _hie_assign(self, values_by_line):
+        """Assign computed values grouped by equal values: one assignment per distinct value
+        instead of one per line, which keeps the computes of large batches cheap.
+
+        :param values_by_line: iterable of (line, dict of field values)
+        """
+        groups = defaultdict(list)
+        for line, values in values_by_line:
+            groups[tuple(sorted(values.items()))].append(line.id)
+        for values, ids in groups.items():
+            self.browse(ids).update(dict(values))
+
     @api.depends("project_id", "account_id")
     def _compute_booking_project_id(self):
         timesheets = self.filtered("project_id")
-        for line in timesheets:
-            line.booking_project_id = line.project_id
-            line.booking_kind = "hours"
-        others = self - timesheets
-        if not others:
-            return
         project_by_account = {}
+        others = self - timesheets
         if others.account_id:
             projects = self.env["project.project"].sudo().with_context(active_test=False).search(
                 [("account_id", "in", others.account_id.ids)], order="id"
             )
             for project in projects:
-                project_by_account.setdefault(project.account_id.id, project)
+                project_by_account.setdefault(project.account_id.id, project.id)
+        values = [
+            (line, {"booking_project_id": line.project_id.id, "booking_kind": "hours"})
+            for line in timesheets
+        ]
         for line in others:
-            project = project_by_account.get(line.account_id.id)
-            line.booking_project_id = project or False
-            line.booking_kind = "cost" if project else False
+            project_id = project_by_account.get(line.account_id.id, False)
+            values.append((line, {"booking_project_id": project_id,
+                                  "booking_kind": "cost" if project_id else False}))
+        self._hie_assign(values)
 
     @api.depends("amount")
     def _compute_cost_amount(self):
-        for line in self:
-            line.cost_amount = -line.amount
+        self._hie_assign((line, {"cost_amount": -line.amount}) for line in self)
 
     @api.depends("booking_project_id.invoicing_type", "product_id")
     def _compute_is_direct(self):
-        for line in self:
-            if line.invoice_id:
-                continue
-            project = line.booking_project_id
-            line.is_direct = bool(project) and project.invoicing_type != "internal" and (
-                line.product_id.product_tmpl_id.hours_kind != "indirect"
-            )
+        indirect_products = set(self.product_id.filtered(
+            lambda product: product.hours_kind == "indirect"
+        ).ids)
+        self._hie_assign(
+            (line, {"is_direct": bool(line.booking_project_id)
+                    and line.booking_project_id.invoicing_type != "internal"
+                    and line.product_id.id not in indirect_products})
+            for line in self
+            if not line.invoice_id
+        )
 
     @api.depends("booking_project_id.invoicing_type", "is_direct", "invoice_id")
     def _compute_billing_status(self):
-        for line in self:
+        def status(line):
             project = line.booking_project_id
             if not project:
-                line.billing_status = False
-            elif line.invoice_id:
-                line.billing_status = "invoiced"
-            elif project.invoicing_type == "time_material" and line.is_direct:
-                line.billing_status = "to_invoice"
-            else:
-                line.billing_status = "not_billable"
+                return False
+            if line.invoice_id:
+                return "invoiced"
+            if project.invoicing_type == "time_material" and line.is_direct:
+                return "to_invoice"
+            return "not_billable"
+
+        self._hie_assign((line, {"billing_status": status(line)}) for line in self)
 
     @api.depends(
         "booking_project_id", "booking_kind", "unit_amount", "amount", "employee_id",
@@ -180,31 +197,29 @@ class AccountAnalyticLine(models.Model):
     )
     def _compute_revenue(self):
         """Resolve revenue for the whole batch with a fixed number of queries."""
+        empty = {"revenue_amount": 0.0, "revenue_unit_rate": 0.0,
+                 "revenue_source": False, "revenue_agreement_id": False}
         booking = self.filtered(lambda line: line.booking_project_id and not line.invoice_id)
-        for line in self - booking:
-            if not line.booking_project_id:
-                line.update({
-                    "revenue_amount": 0.0, "revenue_unit_rate": 0.0,
-                    "revenue_source": False, "revenue_agreement_id": False,
-                })
-            # invoiced lines keep the revenue they were invoiced at
-        if not booking:
-            return
-        agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
-        for line in booking:
-            project = line.booking_project_id
-            principal = project.partner_id.commercial_partner_id
-            resolution = rates.resolve(
-                line._hie_line_facts(),
-                agreements_by_scope.get(("project", project.id), ()),
-                agreements_by_scope.get(("partner", principal.id), ()),
-            )
-            line.update({
-                "revenue_amount": resolution.revenue,
-                "revenue_unit_rate": resolution.unit_rate,
-                "revenue_source": resolution.source,
-                "revenue_agreement_id": resolution.agreement_id or False,
-            })
+        # invoiced lines keep the revenue they were invoiced at
+        values = [(line, empty) for line in self - booking if not line.booking_project_id]
+        if booking:
+            agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
+            facts = booking._hie_facts_builder()
+            for line in booking:
+                project = line.booking_project_id
+                principal = project.partner_id.commercial_partner_id
+                resolution = rates.resolve(
+                    facts(line),
+                    agreements_by_scope.get(("project", project.id), ()),
+                    agreements_by_scope.get(("partner", principal.id), ()),
+                )
+                values.append((line, {
+                    "revenue_amount": resolution.revenue,
+                    "revenue_unit_rate": resolution.unit_rate,
+                    "revenue_source": resolution.source,
+                    "revenue_agreement_id": resolution.agreement_id or False,
+                }))
+        self._hie_assign(values)
 
     @api.model
     def _hie_load_agreements(self, projects):
@@ -224,27 +239,38 @@ class AccountAnalyticLine(models.Model):
             by_scope.setdefault(key, []).append(agreement._to_rate_agreement())
         return by_scope
 
-    def _hie_line_facts(self):
-        """This line as the resolver's plain data."""
-        self.ensure_one()
-        product = self.product_id
-        categ_path = ()
-        if product.categ_id.parent_path:
-            categ_path = tuple(
-                int(cid) for cid in reversed(product.categ_id.parent_path.strip("/").split("/"))
+    def _hie_facts_builder(self):
+        """Read what the resolver needs of the products and employees of these lines once,
+        and return a function that turns one line into the resolver's plain data."""
+        products = {
+            product.id: (
+                product.lst_price,
+                tuple(int(cid) for cid in reversed(
+                    (product.categ_id.parent_path or "").strip("/").split("/")) if cid),
             )
-        return rates.LineFacts(
-            kind=rates.HOURS if self.booking_kind == "hours" else rates.COST,
-            quantity=self.unit_amount,
-            cost=-self.amount,
-            employee_id=self.employee_id.id or None,
-            product_id=product.id or None,
-            categ_path=categ_path,
-            employee_rate=self.employee_id.sudo().timesheet_sale_rate,
-            product_price=product.lst_price,
-            override=self.revenue_manual if self.revenue_override else None,
-            digits=self.currency_id.decimal_places if self.currency_id else 2,
-        )
+            for product in self.product_id
+        }
+        employee_rates = {
+            employee.id: employee.timesheet_sale_rate for employee in self.employee_id.sudo()
+        }
+        digits = {currency.id: currency.decimal_places for currency in self.currency_id}
+
+        def facts(line):
+            price, categ_path = products.get(line.product_id.id, (0.0, ()))
+            return rates.LineFacts(
+                kind=rates.HOURS if line.booking_kind == "hours" else rates.COST,
+                quantity=line.unit_amount,
+                cost=-line.amount,
+                employee_id=line.employee_id.id or None,
+                product_id=line.product_id.id or None,
+                categ_path=categ_path,
+                employee_rate=employee_rates.get(line.employee_id.id, 0.0),
+                product_price=price,
+                override=line.revenue_manual if line.revenue_override else None,
+                digits=digits.get(line.currency_id.id, 2),
+            )
+
+        return facts
 
     def _hie_mark_revenue_to_recompute(self):
         """Recompute the revenue of these lines (used when agreements change)."""

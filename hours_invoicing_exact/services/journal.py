@@ -493,7 +493,7 @@ def build_entry(
     :raises UnbalancedEntry: the residual cannot be booked by the rounding rule.
     """
     sums, vat_rows, vat_amounts, dropped_tax = _aggregate(rows, header.vat_mode)
-    lines_by_key = {key: amount for key, amount in sums.items()}
+    lines_by_key = {key: quantize(amount) for key, amount in sums.items()}
     lines_by_key = {key: amount for key, amount in lines_by_key.items() if amount}
     vat = ()
     if header.vat_mode == VAT_JOURNAL:

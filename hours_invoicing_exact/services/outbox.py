@@ -260,6 +260,7 @@ class SqliteRepository:
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: still safe if a process dies
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS outbox (

@@ -80,7 +80,9 @@ class ExactSalesEntryAdapter:
         values = {
             "GLAccount": line["gl_account"],
             "AmountFC": round(self._amount_sign(invoice) * float(line["amount"]), 2),
-            "Description": line.get("description") or invoice.get("description") or invoice["number"],
+            "Description": line.get("description")
+            or invoice.get("description")
+            or invoice["number"],
         }
         if line.get("vat_code"):
             values["VATCode"] = line["vat_code"]

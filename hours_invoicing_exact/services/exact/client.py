@@ -16,6 +16,7 @@ One :class:`ExactClient` talks to one division. Around every call it
 
 import logging
 from collections.abc import Iterable
+from typing import NoReturn
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -233,11 +234,12 @@ class ExactClient:
         return failures + 1
 
     @staticmethod
-    def _raise_client_error(status: int, text: str):
+    def _raise_client_error(status: int, text: str) -> NoReturn:
         """Raise the exception for a 4xx answer other than a first 401 or a 429."""
         if status == 401:
             raise ReconnectNeeded(
-                f"Exact Online refused a freshly renewed token ({text}). Connect to Exact Online again."
+                f"Exact Online refused a freshly renewed token ({text}). "
+                "Connect to Exact Online again."
             )
         if status == 403:
             raise ExactAccessDenied(text, status)
@@ -291,11 +293,17 @@ class ExactClient:
         """Create a relation; ``values`` uses Exact's field names (``Name``, ``Status``...)."""
         return self.post("crm/Accounts", values)
 
-    def gl_accounts(self, codes: Iterable[str] = (), select: str = "ID,Code,Description,Type,BalanceType,VATCode") -> list[dict]:
+    def gl_accounts(
+        self,
+        codes: Iterable[str] = (),
+        select: str = "ID,Code,Description,Type,BalanceType,VATCode",
+    ) -> list[dict]:
         """Return G/L accounts, all or those with the given codes."""
         return self._find("financial/GLAccounts", "trim(Code)", list(codes), select)
 
-    def vat_codes(self, select: str = "ID,Code,Description,Percentage,Type,VATTransactionType") -> list[dict]:
+    def vat_codes(
+        self, select: str = "ID,Code,Description,Percentage,Type,VATTransactionType"
+    ) -> list[dict]:
         """Return the VAT codes of the division."""
         return self._find("vat/VATCodes", "", [], select)
 
@@ -307,8 +315,10 @@ class ExactClient:
         """POST a sales entry with its embedded ``SalesEntryLines``; return the created entry."""
         return self.post("salesentry/SalesEntries", entry)
 
-    def find_sales_entries(self, your_refs: Iterable[str], select: str = SALES_ENTRY_SELECT) -> list[dict]:
-        """Return the sales entries whose ``YourRef`` is one of ``your_refs`` (batched OR-filters)."""
+    def find_sales_entries(
+        self, your_refs: Iterable[str], select: str = SALES_ENTRY_SELECT
+    ) -> list[dict]:
+        """Return the sales entries whose ``YourRef`` is in ``your_refs`` (batched OR-filters)."""
         return self._find("salesentry/SalesEntries", "YourRef", list(your_refs), select)
 
     def create_general_journal_entry(self, entry: dict) -> dict:
@@ -337,12 +347,14 @@ class ExactClient:
         return rows[0] if rows else None
 
     def _find(self, path: str, field: str, values: list, select: str) -> list[dict]:
-        """GET ``path`` filtered on ``field`` in ``values`` (chunked), or unfiltered without values."""
+        """GET ``path`` filtered on ``field`` in ``values`` (chunked); all rows without values."""
         if not values:
             return self.get_rows(path, {"$select": select})
         rows = []
         for chunk in chunks(values, FILTER_CHUNK):
-            rows.extend(self.get_rows(path, {"$filter": or_filter(field, chunk), "$select": select}))
+            rows.extend(
+                self.get_rows(path, {"$filter": or_filter(field, chunk), "$select": select})
+            )
         return rows
 
 

@@ -20,7 +20,8 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from typing import ContextManager, Protocol
+from contextlib import AbstractContextManager
+from typing import Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -97,7 +98,7 @@ class TokenStore(Protocol):
     def load(self) -> TokenState:
         """Return the stored state without locking (an empty state when none)."""
 
-    def lock_and_load(self) -> ContextManager[TokenState]:
+    def lock_and_load(self) -> AbstractContextManager[TokenState]:
         """Take the cross-process lock, then read the stored state; release on exit."""
 
     def save(self, state: TokenState) -> None:
@@ -275,10 +276,15 @@ class TokenManager:
         self._state = state
         return state
 
+    def reload(self) -> TokenState:
+        """Forget the cached state and read the store again (e.g. after a new consent)."""
+        self._state = self.store.load()
+        return self._state
+
     def access_token(self) -> str:
         """Return an access token with more than ``margin`` seconds left, refreshing if needed."""
         if self._state is None:
-            self._state = self.store.load()
+            self.reload()
         if self._state.seconds_left(self.clock.now()) > self.margin:
             return self._state.access_token
         return self._renew(rejected=None)

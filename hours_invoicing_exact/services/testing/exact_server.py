@@ -274,6 +274,7 @@ class ExactServer:
         self._refresh_tokens: dict[str, tuple[str, float, bool]] = {}
         self._chains: dict[str, _Chain] = {}
         self._usage: dict[tuple, int] = collections.Counter()
+        self._entry_numbers: dict[tuple, int] = collections.Counter()
         self._lock = threading.RLock()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True
@@ -318,44 +319,94 @@ class ExactServer:
 
     def seed(self, division: int) -> None:
         """Add a customer, G/L accounts, VAT codes and journals to ``division``."""
-        self.add_account(division, Name="Klant BV", Code="1", ID=CUSTOMER_ID,
-                         VATNumber="NL000099998B57", ChamberOfCommerce="12345678")
+        self.add_account(
+            division,
+            Name="Klant BV",
+            Code="1",
+            ID=CUSTOMER_ID,
+            VATNumber="NL000099998B57",
+            ChamberOfCommerce="12345678",
+        )
         for guid, code, description, gl_type, balance in (
             (REVENUE_ACCOUNT_ID, "8000", "Omzet diensten", 110, "W"),
             (SECOND_REVENUE_ACCOUNT_ID, "8010", "Omzet overig", 110, "W"),
             (RECEIVABLE_ACCOUNT_ID, "1300", "Debiteuren", 20, "B"),
         ):
-            self.gl_accounts.append({"Division": division, "ID": guid, "Code": code,
-                                     "Description": description, "Type": gl_type,
-                                     "BalanceType": balance, "VATCode": "2  "})
-        for code, description, percentage in (("2  ", "BTW hoog", 0.21), ("1  ", "BTW laag", 0.09),
-                                              ("0  ", "BTW 0%", 0.0)):
-            self.vat_codes.append({"Division": division, "ID": str(uuid.uuid4()), "Code": code,
-                                   "Description": description, "Percentage": percentage,
-                                   "Type": "E", "VATTransactionType": "S"})
-        for code, description, journal_type, allow_vat in (("70", "Verkoopboek", 20, False),
-                                                          ("90", "Memoriaal", 90, True)):
-            self.journals.append({"Division": division, "ID": str(uuid.uuid4()), "Code": code,
-                                  "Description": description, "Type": journal_type,
-                                  "AllowVAT": allow_vat, "Currency": "EUR"})
+            self.gl_accounts.append(
+                {
+                    "Division": division,
+                    "ID": guid,
+                    "Code": code,
+                    "Description": description,
+                    "Type": gl_type,
+                    "BalanceType": balance,
+                    "VATCode": "2  ",
+                }
+            )
+        for code, description, percentage in (
+            ("2  ", "BTW hoog", 0.21),
+            ("1  ", "BTW laag", 0.09),
+            ("0  ", "BTW 0%", 0.0),
+        ):
+            self.vat_codes.append(
+                {
+                    "Division": division,
+                    "ID": str(uuid.uuid4()),
+                    "Code": code,
+                    "Description": description,
+                    "Percentage": percentage,
+                    "Type": "E",
+                    "VATTransactionType": "S",
+                }
+            )
+        for code, description, journal_type, allow_vat in (
+            ("70", "Verkoopboek", 20, False),
+            ("90", "Memoriaal", 90, True),
+        ):
+            self.journals.append(
+                {
+                    "Division": division,
+                    "ID": str(uuid.uuid4()),
+                    "Code": code,
+                    "Description": description,
+                    "Type": journal_type,
+                    "AllowVAT": allow_vat,
+                    "Currency": "EUR",
+                }
+            )
 
     def add_account(self, division: int = DEFAULT_DIVISION, **values) -> dict:
         """Add a relation; ``Code`` is right-aligned to 18 characters like Exact does."""
         with self._lock:
             code = values.pop("Code", None) or str(len(self.accounts) + 1)
-            account = {"Division": division, "ID": str(uuid.uuid4()), "Status": "C",
-                       "IsSales": True, "VATNumber": None, "ChamberOfCommerce": None, **values,
-                       "Code": code.strip().rjust(18)}
+            account = {
+                "Division": division,
+                "ID": str(uuid.uuid4()),
+                "Status": "C",
+                "IsSales": True,
+                "VATNumber": None,
+                "ChamberOfCommerce": None,
+                **values,
+                "Code": code.strip().rjust(18),
+            }
             self.accounts.append(account)
             return account
 
-    def close_period(self, journal: str, year: int, period: int,
-                     division: int = DEFAULT_DIVISION) -> None:
+    def close_period(
+        self, journal: str, year: int, period: int, division: int = DEFAULT_DIVISION
+    ) -> None:
         """Close ``journal`` in ``year``/``period``."""
         with self._lock:
-            self.journal_status.append({"Division": division, "JournalCode": journal,
-                                        "FinancialYear": year, "FinancialPeriod": period,
-                                        "Status": 1, "StatusDescription": "Closed"})
+            self.journal_status.append(
+                {
+                    "Division": division,
+                    "JournalCode": journal,
+                    "FinancialYear": year,
+                    "FinancialPeriod": period,
+                    "Status": 1,
+                    "StatusDescription": "Closed",
+                }
+            )
 
     def issue_tokens(self) -> dict:
         """Start a chain without the browser flow; return the token response."""
@@ -367,8 +418,16 @@ class ExactServer:
         with self._lock:
             self._access_tokens.clear()
 
-    def inject(self, kind: str, count: int = 1, *, status: int = 500, method: str | None = None,
-               path: str | None = None, delay: float = 1.0) -> Fault:
+    def inject(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        status: int = 500,
+        method: str | None = None,
+        path: str | None = None,
+        delay: float = 1.0,
+    ) -> Fault:
         """Make the next ``count`` matching requests fail.
 
         :param kind: ``status`` answer ``status`` without processing;
@@ -412,8 +471,9 @@ class ExactServer:
         if not match:
             return _json(404, error_body("Not found"))
         with self._lock:
-            return self._api(method, split.path, match.group(1), match.group(2), query,
-                             headers, body)
+            return self._api(
+                method, split.path, match.group(1), match.group(2), query, headers, body
+            )
 
     def _authorize(self, query: dict) -> _Response:
         if query.get("client_id") != self.client_id or query.get("response_type") != "code":
@@ -429,37 +489,56 @@ class ExactServer:
     def _token(self, form: dict) -> _Response:
         grant = form.get("grant_type", "")
         self.token_calls[grant] += 1
-        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
             return _json(400, {"error": "invalid_client"})
         now = self.clock.now()
         if grant == "authorization_code":
             redirect_uri, issued = self._codes.pop(form.get("code", ""), (None, 0.0))
             if redirect_uri is None or now - issued > AUTHORIZATION_CODE_LIFETIME:
-                return _json(400, {"error": "invalid_grant",
-                                   "error_description": "Invalid authorization code."})
+                return _json(
+                    400,
+                    {"error": "invalid_grant", "error_description": "Invalid authorization code."},
+                )
             if redirect_uri != form.get("redirect_uri"):
-                return _json(400, {"error": "invalid_grant",
-                                   "error_description": "Redirect URI mismatch."})
+                return _json(
+                    400, {"error": "invalid_grant", "error_description": "Redirect URI mismatch."}
+                )
             return _json(200, self._issue(uuid.uuid4().hex))
         if grant != "refresh_token":
             return _json(400, {"error": "unsupported_grant_type"})
-        chain_id, issued, used = self._refresh_tokens.get(form.get("refresh_token", ""),
-                                                           (None, 0.0, False))
+        chain_id, issued, used = self._refresh_tokens.get(
+            form.get("refresh_token", ""), (None, 0.0, False)
+        )
         chain = self._chains.get(chain_id)
         if chain is None:
             return _json(400, {"error": "invalid_grant", "error_description": "Invalid token."})
         if used or chain.broken:
             chain.broken = True
-            return _json(401, {"error": "unauthorized_client",
-                               "error_description": "Old refresh token used."})
+            return _json(
+                401,
+                {"error": "unauthorized_client", "error_description": "Old refresh token used."},
+            )
         if now - issued > REFRESH_TOKEN_LIFETIME:
-            return _json(400, {"error": "invalid_request",
-                               "error_description": f"The refresh token expired at "
-                               f"{_stamp(issued + REFRESH_TOKEN_LIFETIME)} and it is now {_stamp(now)}."})
+            return _json(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": f"The refresh token expired at "
+                    f"{_stamp(issued + REFRESH_TOKEN_LIFETIME)} and it is now {_stamp(now)}.",
+                },
+            )
         if now - chain.issued_at < MIN_REFRESH_INTERVAL:
-            return _json(400, {"error": "access_denied",
-                               "error_description": "Rate limit exceeded: access_token not expired"},
-                         {"Reason": "TooEarlyToRefreshTokens"})
+            return _json(
+                400,
+                {
+                    "error": "access_denied",
+                    "error_description": "Rate limit exceeded: access_token not expired",
+                },
+                {"Reason": "TooEarlyToRefreshTokens"},
+            )
         self._refresh_tokens[form["refresh_token"]] = (chain_id, issued, True)
         return _json(200, self._issue(chain_id))
 
@@ -469,8 +548,12 @@ class ExactServer:
         self._chains[chain_id] = _Chain(issued_at=now)
         self._access_tokens[access] = now + ACCESS_TOKEN_LIFETIME
         self._refresh_tokens[refresh] = (chain_id, now, False)
-        return {"access_token": access, "token_type": "bearer",
-                "expires_in": str(ACCESS_TOKEN_LIFETIME), "refresh_token": refresh}
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": str(ACCESS_TOKEN_LIFETIME),
+            "refresh_token": refresh,
+        }
 
     def _api(self, method, path, division, resource, query, headers, body) -> _Response:
         now = self.clock.now()
@@ -503,28 +586,38 @@ class ExactServer:
         day, minute = self._windows(now)
         headers = {
             "X-RateLimit-Minutely-Limit": str(self.minutely_limit),
-            "X-RateLimit-Minutely-Remaining": str(max(0, self.minutely_limit
-                                                      - self._usage[(division, "m", minute)])),
+            "X-RateLimit-Minutely-Remaining": str(
+                max(0, self.minutely_limit - self._usage[(division, "m", minute)])
+            ),
             "X-RateLimit-Minutely-Reset": str((minute + 1) * 60 * 1000),
         }
         if daily:
-            headers.update({
-                "X-RateLimit-Limit": str(self.daily_limit),
-                "X-RateLimit-Remaining": str(max(0, self.daily_limit
-                                                 - self._usage[(division, "d", day)])),
-                "X-RateLimit-Reset": str((day + 1) * 86400 * 1000),
-            })
+            headers.update(
+                {
+                    "X-RateLimit-Limit": str(self.daily_limit),
+                    "X-RateLimit-Remaining": str(
+                        max(0, self.daily_limit - self._usage[(division, "d", day)])
+                    ),
+                    "X-RateLimit-Reset": str((day + 1) * 86400 * 1000),
+                }
+            )
         return headers
 
     def _count_call(self, division: str, now: float) -> _Response | None:
         """Count a call against the budgets; return the 429 answer when over budget."""
         day, minute = self._windows(now)
         if self._usage[(division, "d", day)] >= self.daily_limit:
-            return _json(429, error_body("API rate limit exceeded."),
-                         self._rate_headers(division, now, daily=True))
+            return _json(
+                429,
+                error_body("API rate limit exceeded."),
+                self._rate_headers(division, now, daily=True),
+            )
         if self._usage[(division, "m", minute)] >= self.minutely_limit:
-            return _json(429, error_body("API rate limit exceeded."),
-                         self._rate_headers(division, now, daily=False))
+            return _json(
+                429,
+                error_body("API rate limit exceeded."),
+                self._rate_headers(division, now, daily=False),
+            )
         self._usage[(division, "d", day)] += 1
         self._usage[(division, "m", minute)] += 1
         return None
@@ -533,11 +626,24 @@ class ExactServer:
 
     def _collection(self, division: str, resource: str) -> list[dict]:
         if resource == "current/Me":
-            return [{"UserID": "5e7f0000-0000-4000-8000-000000000001", "UserName": "demo",
-                     "FullName": "Demo User", "CurrentDivision": self.divisions[0]}]
+            return [
+                {
+                    "UserID": "5e7f0000-0000-4000-8000-000000000001",
+                    "UserName": "demo",
+                    "FullName": "Demo User",
+                    "CurrentDivision": self.divisions[0],
+                }
+            ]
         if resource in ("hrm/Divisions", "system/Divisions"):
-            return [{"Code": code, "Description": f"Administratie {code}", "Country": "NL",
-                     "Currency": "EUR"} for code in self.divisions]
+            return [
+                {
+                    "Code": code,
+                    "Description": f"Administratie {code}",
+                    "Country": "NL",
+                    "Currency": "EUR",
+                }
+                for code in self.divisions
+            ]
         store = {
             "crm/Accounts": self.accounts,
             "financial/GLAccounts": self.gl_accounts,
@@ -564,13 +670,15 @@ class ExactServer:
         if query.get("$top"):
             rows = rows[: int(query["$top"])]
         offset = int(query.get("$skiptoken") or 0)
-        page = rows[offset: offset + PAGE_SIZE]
+        page = rows[offset : offset + PAGE_SIZE]
         if query.get("$select"):
             fields = [name.strip() for name in query["$select"].split(",")]
             page = [{name: row.get(name) for name in fields} for row in page]
         else:
-            page = [{key: value for key, value in row.items() if not key.startswith("_")}
-                    for row in page]
+            page = [
+                {key: value for key, value in row.items() if not key.startswith("_")}
+                for row in page
+            ]
         result = {"results": page}
         if offset + PAGE_SIZE < len(rows):
             next_query = dict(query, **{"$skiptoken": str(offset + PAGE_SIZE)})
@@ -611,10 +719,19 @@ class ExactServer:
 
     def _check_open(self, division: int, journal: str, year: int, period: int) -> None:
         for row in self.journal_status:
-            if (row["Division"], row["JournalCode"], row["FinancialYear"],
-                    row["FinancialPeriod"], row["Status"]) == (division, journal, year, period, 1):
-                raise _BusinessError(
-                    f"Period {period}/{year} is closed for journal {journal}.")
+            if (
+                row["Division"],
+                row["JournalCode"],
+                row["FinancialYear"],
+                row["FinancialPeriod"],
+                row["Status"],
+            ) == (division, journal, year, period, 1):
+                raise _BusinessError(f"Period {period}/{year} is closed for journal {journal}.")
+
+    def _next_number(self, division: int, journal: str) -> int:
+        """Return the next entry number of ``journal``."""
+        self._entry_numbers[(division, journal)] += 1
+        return self._entry_numbers[(division, journal)]
 
     def _create_sales_entry(self, division: int, values: dict) -> dict:
         journal_code = values.get("Journal")
@@ -652,22 +769,40 @@ class ExactServer:
             line_vat = round(line_amount * vat["Percentage"], 2)
             amount += line_amount + line_vat
             vat_amount += line_vat
-            stored_lines.append({"ID": str(uuid.uuid4()), "EntryID": entry_id,
-                                 "GLAccount": gl_account["ID"], "AmountFC": line_amount,
-                                 "VATCode": vat["Code"], "VATAmountFC": line_vat,
-                                 "Description": line.get("Description")})
+            stored_lines.append(
+                {
+                    "ID": str(uuid.uuid4()),
+                    "EntryID": entry_id,
+                    "GLAccount": gl_account["ID"],
+                    "AmountFC": line_amount,
+                    "VATCode": vat["Code"],
+                    "VATAmountFC": line_vat,
+                    "Description": line.get("Description"),
+                }
+            )
         entry = {
-            "Division": division, "EntryID": entry_id,
-            "EntryNumber": 1 + sum(1 for row in self.sales_entries
-                                   if row["Division"] == division and row["Journal"] == journal_code),
-            "Journal": journal_code, "Customer": values["Customer"].lower(), "Type": entry_type,
-            "EntryDate": exact_date(day), "ReportingYear": day.year, "ReportingPeriod": day.month,
-            "YourRef": values.get("YourRef"), "Description": values.get("Description"),
-            "Currency": values.get("Currency", "EUR"), "AmountFC": round(amount, 2),
-            "VATAmountFC": round(vat_amount, 2), "Status": 20,
-            "SalesEntryLines": {"__deferred": {"uri": f"{self.base_url}/api/v1/{division}/"
-                                               f"salesentry/SalesEntryLines?$filter=EntryID eq "
-                                               f"guid'{entry_id}'"}},
+            "Division": division,
+            "EntryID": entry_id,
+            "EntryNumber": self._next_number(division, journal_code),
+            "Journal": journal_code,
+            "Customer": values["Customer"].lower(),
+            "Type": entry_type,
+            "EntryDate": exact_date(day),
+            "ReportingYear": day.year,
+            "ReportingPeriod": day.month,
+            "YourRef": values.get("YourRef"),
+            "Description": values.get("Description"),
+            "Currency": values.get("Currency", "EUR"),
+            "AmountFC": round(amount, 2),
+            "VATAmountFC": round(vat_amount, 2),
+            "Status": 20,
+            "SalesEntryLines": {
+                "__deferred": {
+                    "uri": f"{self.base_url}/api/v1/{division}/"
+                    f"salesentry/SalesEntryLines?$filter=EntryID eq "
+                    f"guid'{entry_id}'"
+                }
+            },
             "_lines": stored_lines,
         }
         self.sales_entries.append(entry)
@@ -704,12 +839,17 @@ class ExactServer:
         if abs(total) > 0.005:
             raise _BusinessError("The entry is not in balance.")
         entry = {
-            "Division": division, "EntryID": str(uuid.uuid4()),
-            "EntryNumber": 1 + sum(1 for row in self.general_journal_entries
-                                   if row["Division"] == division),
-            "JournalCode": journal_code, "FinancialYear": year, "FinancialPeriod": period,
-            "Currency": values.get("Currency", "EUR"), "Reversal": bool(values.get("Reversal")),
-            "Type": 90, "Status": 20, "_lines": lines,
+            "Division": division,
+            "EntryID": str(uuid.uuid4()),
+            "EntryNumber": self._next_number(division, journal_code),
+            "JournalCode": journal_code,
+            "FinancialYear": year,
+            "FinancialPeriod": period,
+            "Currency": values.get("Currency", "EUR"),
+            "Reversal": bool(values.get("Reversal")),
+            "Type": 90,
+            "Status": 20,
+            "_lines": lines,
         }
         self.general_journal_entries.append(entry)
         return entry
@@ -720,8 +860,11 @@ class _BusinessError(Exception):
 
 
 def _json(status: int, body, headers: dict | None = None) -> _Response:
-    return _Response(status, json.dumps(body).encode("utf-8"),
-                     {"Content-Type": "application/json", **(headers or {})})
+    return _Response(
+        status,
+        json.dumps(body).encode("utf-8"),
+        {"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _stamp(epoch: float) -> str:
@@ -770,8 +913,11 @@ class _Handler(BaseHTTPRequestHandler):
                     headers["X-RateLimit-Minutely-Remaining"] = "0"
                 response = _json(429, error_body("API rate limit exceeded."), headers)
             else:
-                response = _Response(fault.status, b"<html><body>Server Error</body></html>",
-                                     {"Content-Type": "text/html"})
+                response = _Response(
+                    fault.status,
+                    b"<html><body>Server Error</body></html>",
+                    {"Content-Type": "text/html"},
+                )
         else:
             response = app.handle(method, self.path, self.headers, body)
         with app._lock:
