@@ -120,19 +120,19 @@ def ensure_template():
     return name
 
 
-def odoo_part(tally, keep_db=False):
+def odoo_part(tally, keep_db=False, tags=None):
     template = ensure_template()
     db = f"hie_test_{os.getpid()}"
     psql("-c", f'DROP DATABASE IF EXISTS "{db}"')
     subprocess.run(["createdb", "-T", template, db], check=True)
     port = os.environ.get("HIE_TEST_PORT", "8169")
-    log = ROOT / "var" / "odoo-tests.log"
+    log = ROOT / "var" / f"odoo-tests-{db}.log"
     log.parent.mkdir(exist_ok=True)
     try:
         start = time.time()
         with log.open("w") as fh:
             proc = subprocess.Popen(
-                odoo_cmd(db, "-i", ADDON, "--test-enable", "--test-tags", f"/{ADDON}",
+                odoo_cmd(db, "-i", ADDON, "--test-enable", "--test-tags", tags or f"/{ADDON}",
                          "--http-port", port),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
             summary = None
@@ -162,7 +162,8 @@ def odoo_part(tally, keep_db=False):
             tally.add(total - failed - errors - len(skips), bad, "odoo tests")
             if proc.returncode != 0 and not bad:
                 tally.add(0, 1, f"odoo exited {proc.returncode}")
-        uninstall_check(tally, db)
+        if not keep_db:
+            uninstall_check(tally, db)
     finally:
         if not keep_db:
             psql("-c", f'DROP DATABASE IF EXISTS "{db}"')
@@ -197,7 +198,9 @@ def uninstall_check(tally, db):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["lint", "pytest", "odoo"])
-    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--keep-db", action="store_true",
+                        help="keep the Odoo test database (and skip the uninstall check)")
+    parser.add_argument("--tags", help="Odoo --test-tags, e.g. /hours_invoicing_exact:TestX")
     args = parser.parse_args()
     tally = Tally()
     if args.only in (None, "lint"):
@@ -206,7 +209,7 @@ def main():
         pytest_part(tally)
     if args.only in (None, "odoo"):
         if (ODOO_SRC / "odoo-bin").is_file():
-            odoo_part(tally, keep_db=args.keep_db)
+            odoo_part(tally, keep_db=args.keep_db, tags=args.tags)
         else:
             print("#" * 78)
             print(f"[tests] ODOO TESTS SKIPPED: no Odoo 18 source at {ODOO_SRC} (set ODOO_SRC;"

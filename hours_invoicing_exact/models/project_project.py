@@ -14,7 +14,6 @@ class ProjectProject(models.Model):
         compute="_compute_invoicing_type",
         store=True,
         readonly=False,
-        precompute=True,
         index=True,
         tracking=True,
         help="Time & material (regie): booked hours and costs become invoice lines.\n"
@@ -41,7 +40,6 @@ class ProjectProject(models.Model):
         compute="_compute_invoice_partner_id",
         store=True,
         readonly=False,
-        precompute=True,
         tracking=True,
         index="btree_not_null",
         domain="['|', ('company_id', '=', False), ('company_id', '=?', company_id)]",
