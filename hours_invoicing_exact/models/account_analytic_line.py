@@ -192,11 +192,16 @@ class AccountAnalyticLine(models.Model):
         self._hie_assign((line, {"billing_status": status(line)}) for line in self)
 
     @api.depends(
-        "booking_project_id", "booking_kind", "unit_amount", "amount", "employee_id",
+        "booking_project_id", "booking_kind", "unit_amount", "employee_id",
         "product_id", "revenue_override", "revenue_manual",
     )
     def _compute_revenue(self):
-        """Resolve revenue for the whole batch with a fixed number of queries."""
+        """Resolve revenue for the whole batch with a fixed number of queries.
+
+        The revenue of other costs also follows their cost (markups); that dependency is
+        declared in :meth:`write` for cost lines only, so that the per-line write of the cost
+        that hr_timesheet does on every new timesheet does not schedule the revenue again.
+        """
         empty = {"revenue_amount": 0.0, "revenue_unit_rate": 0.0,
                  "revenue_source": False, "revenue_agreement_id": False}
         booking = self.filtered(lambda line: line.booking_project_id and not line.invoice_id)
@@ -273,12 +278,13 @@ class AccountAnalyticLine(models.Model):
         return facts
 
     def _hie_mark_revenue_to_recompute(self):
-        """Recompute the revenue of these lines (used when agreements change)."""
+        """Recompute the revenue of these lines (when agreements or costs change)."""
         lines = self.filtered(lambda line: not line.invoice_id)
+        if not lines:
+            return
         for fname in ("revenue_amount", "revenue_unit_rate", "revenue_source",
                       "revenue_agreement_id"):
             self.env.add_to_compute(self._fields[fname], lines)
-        lines.flush_recordset()
 
     # ------------------------------------------------------------------
     # The booking gate: one rule, on every path (form, list, import, RPC)
@@ -341,6 +347,8 @@ class AccountAnalyticLine(models.Model):
         res = super().write(vals)
         if {"cost_unit_price", "unit_amount"} & set(vals):
             self._hie_sync_cost_amount()
+        if "amount" in vals:
+            self.filtered(lambda line: line.booking_kind == "cost")._hie_mark_revenue_to_recompute()
         if moving:
             moved = self.filtered(
                 lambda line: line.booking_project_id
@@ -358,8 +366,13 @@ class AccountAnalyticLine(models.Model):
 
     @api.constrains("is_direct", "booking_project_id")
     def _check_is_direct(self):
-        for line in self:
-            if line.is_direct and line.booking_project_id.invoicing_type == "internal":
+        internal = self.booking_project_id.filtered(
+            lambda project: project.invoicing_type == "internal"
+        )
+        if not internal:
+            return
+        for line in self.filtered("is_direct"):
+            if line.booking_project_id in internal:
                 raise ValidationError(_(
                     "Hours on the internal project “%s” are indirect.",
                     line.booking_project_id.display_name,
