@@ -15,7 +15,7 @@ import run_tests  # noqa: E402
 
 MODULES = "hr_timesheet,project,sale_timesheet"
 PORT = os.environ.get("HIE_REGRESSION_PORT", "8179")
-TEST_RE = re.compile(r" (ERROR|CRITICAL) \S+ (odoo\.addons\.[\w.]+): (FAIL|ERROR): (\S+)")
+TEST_RE = re.compile(r" (ERROR|CRITICAL) \S+ (odoo\.addons\.[\w.]+): (FAIL|ERROR): (.+?)\s*$")
 
 
 def psql(sql, db="postgres"):
