@@ -28,5 +28,10 @@
     "demo": [
         "demo/hie_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "hours_invoicing_exact/static/tests/tours/*.js",
+        ],
+    },
     "pre_init_hook": "pre_init_hook",
 }

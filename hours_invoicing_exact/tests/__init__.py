@@ -5,5 +5,6 @@ from . import (
     test_install_hook,
     test_rate_agreements,
     test_security,
+    test_tour_project,
     test_ui,
 )
