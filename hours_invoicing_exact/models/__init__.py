@@ -1,5 +1,6 @@
 from . import (
     account_analytic_line,
+    account_analytic_line_revenue,
     hr_employee,
     product_template,
     project_installment,

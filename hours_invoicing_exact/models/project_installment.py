@@ -127,6 +127,7 @@ class ProjectInstallment(models.Model):
 
     @api.constrains("amount", "project_id")
     def _check_schedule_total(self):
+        self._check_term_value()  # a wrong term is named before the schedule's total
         self.project_id._hie_check_installment_schedule()
 
     # ------------------------------------------------------------------

@@ -16,6 +16,16 @@ class ProjectBookingAnalysis(models.Model):
     _auto = False
     _order = "date desc, id desc"
     _rec_name = "name"
+    # flushed before the view is read
+    _depends = {
+        "account.analytic.line": [
+            "name", "date", "booking_project_id", "task_id", "employee_id", "product_id",
+            "is_direct", "billing_status", "booking_kind", "invoice_id", "company_id",
+            "currency_id", "unit_amount", "cost_amount", "revenue_amount",
+        ],
+        "project.project": ["partner_id", "invoice_partner_id", "invoicing_type"],
+        "account.move": ["partner_id"],
+    }
 
     line_id = fields.Many2one("account.analytic.line", string="Booking Line", readonly=True)
     name = fields.Char(string="Description", readonly=True)

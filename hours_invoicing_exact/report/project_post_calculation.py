@@ -28,6 +28,18 @@ class ProjectPostCalculation(models.Model):
     _auto = False
     _order = "project_id"
     _rec_name = "project_id"
+    # flushed before the view is read
+    _depends = {
+        "account.analytic.line": [
+            "booking_project_id", "booking_kind", "unit_amount", "cost_amount",
+        ],
+        "project.installment": ["project_id", "amount", "invoice_id"],
+        "account.move": ["state", "amount_untaxed_signed", "reversed_entry_id"],
+        "project.project": [
+            "partner_id", "user_id", "project_status", "active", "company_id",
+            "contract_sum", "cost_budget", "invoicing_type",
+        ],
+    }
 
     project_id = fields.Many2one("project.project", string="Project", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Principal", readonly=True)
