@@ -1,3 +1,2 @@
-from . import models
-from . import report
+from . import models, report
 from .hooks import pre_init_hook

@@ -11,7 +11,7 @@ class AccountAnalyticLine(models.Model):
     get no booking project, so they are neither counted as cost nor ever invoiced.
     """
 
-    _inherit = "account.analytic.line"
+    _inherit = "account.analytic.line"  # pylint: disable=consider-merging-classes-inherited
 
     @api.depends("project_id", "account_id", "move_line_id")
     def _compute_booking_project_id(self):

@@ -8,7 +8,7 @@ from odoo.exceptions import ValidationError
 class ProjectProject(models.Model):
     """Fixed-price projects: the installment schedule and its invoices, post-calculation."""
 
-    _inherit = "project.project"
+    _inherit = "project.project"  # pylint: disable=consider-merging-classes-inherited
 
     installment_ids = fields.One2many(
         comodel_name="project.installment",

@@ -9,7 +9,7 @@ class ProjectProject(models.Model):
     """Billed and unbilled figures of the booking lines: smart buttons and sections of
     Odoo's project profitability panel. Read with one ``_read_group`` per batch."""
 
-    _inherit = "project.project"
+    _inherit = "project.project"  # pylint: disable=consider-merging-classes-inherited
 
     hie_billed_revenue = fields.Monetary(
         string="Billed Revenue",

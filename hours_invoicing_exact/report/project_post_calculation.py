@@ -66,7 +66,7 @@ class ProjectPostCalculation(models.Model):
     )
     cost_budget = fields.Monetary(readonly=True)
     hours = fields.Float(readonly=True)
-    hours_cost = fields.Monetary(string="Hours Cost", readonly=True)
+    hours_cost = fields.Monetary(readonly=True)
     other_cost = fields.Monetary(string="Other Costs", readonly=True)
     actual_cost = fields.Monetary(readonly=True, help="Hours cost plus other costs.")
     budget_remaining = fields.Monetary(readonly=True, help="Cost budget less actual cost.")

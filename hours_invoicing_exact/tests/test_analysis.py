@@ -166,7 +166,9 @@ class TestBookingAnalysis(HieCase):
              ("2026-02-01", "not_billable", 10.0),
              ("2026-02-01", "to_invoice", 5.0)],
         )
-        menus = self.env["ir.ui.menu"].search([("action", "=", f"ir.actions.act_window,{action['id']}")])
+        menus = self.env["ir.ui.menu"].search(
+            [("action", "=", f"ir.actions.act_window,{action['id']}")]
+        )
         self.assertEqual(
             set(menus.parent_id.mapped("complete_name")),
             {"Timesheets/Reporting", "Project/Reporting"},
