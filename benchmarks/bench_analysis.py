@@ -180,6 +180,7 @@ def main():
             print(f"  {name:34s} wall {wall:6.2f} s  cpu {cpu:5.2f} s  queries {queries:4.0f}")
     if not args.keep_db:
         Registry.delete(DB)
+        odoo.sql_db.close_db(DB)
         run_tests.psql("-c", f'DROP DATABASE IF EXISTS "{DB}"')
 
 
