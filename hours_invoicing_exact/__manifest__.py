@@ -17,6 +17,9 @@
     "data": [
         "security/hie_security.xml",
         "security/ir.model.access.csv",
+        "security/project_installment_security.xml",
+        "data/product_installment.xml",
+        "data/ir_cron_installments.xml",
         "views/project_rate_agreement_views.xml",
         "views/project_project_views.xml",
         "views/res_partner_views.xml",
@@ -24,6 +27,10 @@
         "views/product_template_views.xml",
         "views/hr_employee_views.xml",
         "views/menus.xml",
+        "views/project_installment_views.xml",
+        "views/project_project_fixed_price_views.xml",
+        "views/project_post_calculation_views.xml",
+        "views/project_booking_analysis_views.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",
