@@ -1,6 +1,5 @@
 from . import (
     account_analytic_line,
-    account_analytic_line_revenue,
     hr_employee,
     product_template,
     project_installment,

@@ -139,11 +139,17 @@ class AccountAnalyticLine(models.Model):
         for values, ids in groups.items():
             self.browse(ids).update(dict(values))
 
-    @api.depends("project_id", "account_id")
+    @api.depends("project_id", "account_id", "move_line_id")
     def _compute_booking_project_id(self):
+        """Timesheets are booked on their project; other analytic lines on the project of
+        their analytic account. Lines of customer invoices and credit notes carry the
+        project's revenue, not a cost: they are no booking lines."""
         timesheets = self.filtered("project_id")
         project_by_account = {}
-        others = self - timesheets
+        others = (self - timesheets).filtered(
+            lambda line: not line.move_line_id.move_id.is_sale_document(include_receipts=True)
+        )
+        revenue_lines = self - timesheets - others
         if others.account_id:
             projects = self.env["project.project"].sudo().with_context(active_test=False).search(
                 [("account_id", "in", others.account_id.ids)], order="id"
@@ -158,6 +164,10 @@ class AccountAnalyticLine(models.Model):
             project_id = project_by_account.get(line.account_id.id, False)
             values.append((line, {"booking_project_id": project_id,
                                   "booking_kind": "cost" if project_id else False}))
+        values.extend(
+            (line, {"booking_project_id": False, "booking_kind": False})
+            for line in revenue_lines
+        )
         self._hie_assign(values)
 
     @api.depends("amount")
