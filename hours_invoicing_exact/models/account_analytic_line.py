@@ -135,7 +135,7 @@ class AccountAnalyticLine(models.Model):
         """
         groups = defaultdict(list)
         for line, values in values_by_line:
-            groups[tuple(sorted(values.items()))].append(line.id)
+            groups[tuple(values.items())].append(line.id)
         for values, ids in groups.items():
             self.browse(ids).update(dict(values))
 
@@ -219,21 +219,27 @@ class AccountAnalyticLine(models.Model):
         values = [(line, empty) for line in self - booking if not line.booking_project_id]
         if booking:
             agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
-            facts = booking._hie_facts_builder()
-            for line in booking:
-                project = line.booking_project_id
-                principal = project.partner_id.commercial_partner_id
-                resolution = rates.resolve(
-                    facts(line),
+            scopes = {
+                project.id: (
                     agreements_by_scope.get(("project", project.id), ()),
-                    agreements_by_scope.get(("partner", principal.id), ()),
+                    agreements_by_scope.get(
+                        ("partner", project.partner_id.commercial_partner_id.id), ()),
                 )
-                values.append((line, {
-                    "revenue_amount": resolution.revenue,
-                    "revenue_unit_rate": resolution.unit_rate,
-                    "revenue_source": resolution.source,
-                    "revenue_agreement_id": resolution.agreement_id or False,
-                }))
+                for project in booking.booking_project_id
+            }
+            facts = booking._hie_facts_builder()
+            resolved = {}  # lines of a batch mostly repeat a few (project, facts) pairs
+            for line in booking:
+                key = (line.booking_project_id.id, facts(line))
+                if key not in resolved:
+                    resolution = rates.resolve(key[1], *scopes[key[0]])
+                    resolved[key] = {
+                        "revenue_amount": resolution.revenue,
+                        "revenue_unit_rate": resolution.unit_rate,
+                        "revenue_source": resolution.source,
+                        "revenue_agreement_id": resolution.agreement_id or False,
+                    }
+                values.append((line, resolved[key]))
         self._hie_assign(values)
 
     @api.model
