@@ -24,7 +24,19 @@
         "views/product_template_views.xml",
         "views/hr_employee_views.xml",
         "views/menus.xml",
+        "views/account_move_views.xml",
+        "views/project_project_invoicing_views.xml",
+        "views/res_config_settings_invoicing_views.xml",
+        "wizards/project_invoice_wizard_views.xml",
+        "wizards/invoice_link_wizard_views.xml",
+        "report/report_invoice_hours.xml",
+        "data/hie_invoicing_cron.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "hours_invoicing_exact/static/tests/tours/hie_invoicing_tour.js",
+        ],
+    },
     "demo": [
         "demo/hie_demo.xml",
     ],

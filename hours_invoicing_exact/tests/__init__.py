@@ -2,7 +2,9 @@ from . import (
     test_booking_gate,
     test_direct_billing,
     test_install_hook,
+    test_invoicing_wizard,
     test_rate_agreements,
     test_security,
+    test_tour_invoicing,
     test_ui,
 )
