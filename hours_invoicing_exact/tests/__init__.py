@@ -3,6 +3,8 @@ from . import (
     test_direct_billing,
     test_install_hook,
     test_invoicing_wizard,
+    test_link_invoice,
+    test_locking,
     test_rate_agreements,
     test_security,
     test_tour_invoicing,
