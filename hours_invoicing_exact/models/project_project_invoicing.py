@@ -7,7 +7,7 @@ from psycopg2 import errors as pg_errors
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_round
+from odoo.tools import float_round, mute_logger
 
 _logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class ProjectProject(models.Model):
         a clear error (and finds them billed when trying again)."""
         lines.flush_recordset()
         try:
-            with self.env.cr.savepoint(flush=False):
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     """
                     SELECT id FROM account_analytic_line
