@@ -3,6 +3,7 @@ from . import (
     test_booking_gate,
     test_direct_billing,
     test_install_hook,
+    test_invoicing_auto_ubl,
     test_invoicing_concurrency,
     test_invoicing_wizard,
     test_link_invoice,
