@@ -7,7 +7,7 @@ from . import (
     project_project,
     project_project_invoicing,
     project_rate_agreement,
-    res_partner,
     res_company_invoicing,
     res_config_settings_invoicing,
+    res_partner,
 )

@@ -17,14 +17,13 @@ INVOICEABLE_STATUSES = ("quoted", "order")
 class ProjectProject(models.Model):
     """Invoicing of time & material projects from their booking lines."""
 
-    _inherit = "project.project"
+    _inherit = "project.project"  # pylint: disable=consider-merging-classes-inherited
 
     invoice_detail_level = fields.Selection(
         selection=[
             ("summary", "Summary per activity, employee and rate"),
             ("line", "One invoice line per booking line"),
         ],
-        string="Invoice Detail Level",
         default="summary",
         required=True,
         help="How booking lines become invoice lines: summarized per activity (service "

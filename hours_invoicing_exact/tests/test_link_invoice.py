@@ -31,7 +31,7 @@ class TestLinkInvoice(HieCase):
 
     def _wizard(self):
         action = self.invoice.action_hie_link_hours()
-        return Form(self.env[action["res_model"]].with_context(action["context"]))
+        return Form(self.env[action["res_model"]].with_context(**action["context"]))
 
     def test_lists_principal_and_debtor_projects_and_filters(self):
         form = self._wizard()
