@@ -74,8 +74,7 @@ def book(dbname, size, month):
             [{"name": f"Bench customer {size}-{i}", "is_company": True}
              for i in range(CUSTOMERS)])
         employees = env["hr.employee"].create(
-            [{"name": f"Bench employee {size}-{i}", "hourly_cost": 40.0 + i,
-              "timesheet_sale_rate": 80.0 + i} for i in range(10)])
+            [{"name": f"Bench employee {size}-{i}", "hourly_cost": 40.0 + i} for i in range(10)])
         projects = env["project.project"]
         orders = env["sale.order"] if not ours else None
         for p in range(PROJECTS):

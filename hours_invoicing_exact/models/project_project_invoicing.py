@@ -234,7 +234,7 @@ class ProjectProject(models.Model):
             projects |= spec["project"]
         principals = projects.partner_id.commercial_partner_id
         reference = "; ".join(
-            _("%(project)s (principal: %(principal)s)", project=project.name,
+            self.env._("%(project)s (principal: %(principal)s)", project=project.name,
               principal=project.partner_id.commercial_partner_id.name or "-")
             for project in projects
         )
