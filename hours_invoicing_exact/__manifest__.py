@@ -31,6 +31,13 @@
         "views/project_project_fixed_price_views.xml",
         "views/project_post_calculation_views.xml",
         "views/project_booking_analysis_views.xml",
+        "views/account_move_views.xml",
+        "views/project_project_invoicing_views.xml",
+        "views/res_config_settings_invoicing_views.xml",
+        "wizards/project_invoice_wizard_views.xml",
+        "wizards/invoice_link_wizard_views.xml",
+        "report/report_invoice_hours.xml",
+        "data/hie_invoicing_cron.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",

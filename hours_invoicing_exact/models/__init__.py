@@ -1,11 +1,16 @@
 from . import (
     account_analytic_line,
+    account_move,
+    account_move_line,
     hr_employee,
     product_template,
     project_installment,
     project_project,
     project_project_fixed_price,
+    project_project_invoicing,
     project_project_profitability,
     project_rate_agreement,
+    res_company_invoicing,
+    res_config_settings_invoicing,
     res_partner,
 )

@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services import rates
 
@@ -354,6 +354,7 @@ class AccountAnalyticLine(models.Model):
         return lines
 
     def write(self, vals):
+        self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
@@ -393,3 +394,106 @@ class AccountAnalyticLine(models.Model):
                     "Hours on the internal project “%s” are indirect.",
                     line.booking_project_id.display_name,
                 ))
+
+    # ------------------------------------------------------------------
+    # The billing lock: one list of fields, one guard for write and unlink
+    # ------------------------------------------------------------------
+    @api.model
+    def _get_protected_fields(self):
+        """Fields of a billed booking line that cannot change while it is on an invoice.
+
+        Not protected: the description (``name``) and the cost side (``amount``,
+        ``cost_amount``, ``cost_unit_price``): recomputing the cost of invoiced hours, e.g.
+        after a retroactive change of an employee's hourly cost, does not change the invoice.
+        """
+        return [
+            "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
+            "product_uom_id", "revenue_unit_rate", "revenue_amount", "is_direct",
+            "revenue_override", "revenue_manual", "account_id",
+        ]
+
+    def _hie_changed_protected_fields(self, vals):
+        """Names of the protected fields that ``vals`` really changes on this line."""
+        self.ensure_one()
+        changed = []
+        for fname in set(self._get_protected_fields()) & set(vals):
+            field = self._fields[fname]
+            new = field.convert_to_record(field.convert_to_cache(vals[fname], self), self)
+            if field.type == "float":
+                if field.convert_to_cache(self[fname], self) != field.convert_to_cache(new, self):
+                    changed.append(fname)
+            elif new != self[fname]:
+                changed.append(fname)
+        return changed
+
+    def _hie_check_billing_lock(self, vals=None):
+        """Refuse changing protected fields (``vals``) or deleting (``vals`` is None) billed
+        booking lines, naming the invoice. Every write and unlink passes here."""
+        billed = self.sudo().filtered("invoice_id")
+        for line in billed:
+            if vals is None:
+                raise UserError(_(
+                    "You cannot delete the booking line “%(line)s” of %(date)s: it is billed on "
+                    "invoice %(invoice)s. Remove it from the draft invoice, or cancel or credit "
+                    "the invoice first.",
+                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
+                ))
+            changed = line._hie_changed_protected_fields(vals)
+            if changed:
+                raise UserError(_(
+                    "You cannot change %(fields)s of the booking line “%(line)s” of %(date)s: it "
+                    "is billed on invoice %(invoice)s. Only the description can still be "
+                    "corrected. Remove the line from the draft invoice, or cancel or credit the "
+                    "invoice first.",
+                    fields=", ".join(
+                        sorted(line._fields[fname].get_description(self.env)["string"]
+                               for fname in changed)
+                    ),
+                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
+                ))
+
+    def unlink(self):
+        self._hie_check_billing_lock()
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Billing links, set-based (one query for any number of lines)
+    # ------------------------------------------------------------------
+    @api.model
+    def _hie_set_billing_links(self, links):
+        """Link booking lines to invoices, or release them.
+
+        :param links: iterable of ``(booking line id, invoice line id or False, invoice id or
+            False)``; ``(id, False, False)`` releases the line.
+
+        One UPDATE for the whole batch (the ORM's write would run the per-line timesheet
+        write hooks on every hour of a large invoice run); the cache is invalidated and the
+        fields depending on the links (billing status, ...) are marked for recomputation.
+        """
+        links = list(links)
+        if not links:
+            return
+        fnames = ["invoice_id", "invoice_line_id"]
+        self.flush_model(fnames)
+        self.env.cr.execute(
+            """
+            UPDATE account_analytic_line aal
+               SET invoice_line_id = v.line_id, invoice_id = v.move_id
+              FROM unnest(%s::int[], %s::int[], %s::int[]) AS v(id, line_id, move_id)
+             WHERE aal.id = v.id
+            """,
+            (
+                [link[0] for link in links],
+                [link[1] or None for link in links],
+                [link[2] or None for link in links],
+            ),
+        )
+        lines = self.browse([link[0] for link in links])
+        self.invalidate_model(fnames)
+        self.env["account.move.line"].invalidate_model(["hie_booking_line_ids"])
+        self.env["account.move"].invalidate_model(["hie_booking_line_ids"])
+        lines.modified(fnames)
+
+    def _hie_release(self):
+        """Make these billed lines billable again."""
+        self._hie_set_billing_links((line_id, False, False) for line_id in self.ids)

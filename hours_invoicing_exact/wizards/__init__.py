@@ -1,0 +1,1 @@
+from . import invoice_link_wizard, project_invoice_wizard
