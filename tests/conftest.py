@@ -21,9 +21,9 @@ if str(ROOT) not in sys.path:
 # Shared fixtures of the Exact Online tests: a local Exact server, a token file, and a client
 # of that server that already holds a token chain.
 import pytest  # noqa: E402
+from exact_support import make_client  # noqa: E402
 
 from hours_invoicing_exact.services.testing.exact_server import ExactServer  # noqa: E402
-from exact_support import make_client  # noqa: E402
 
 
 @pytest.fixture
