@@ -24,6 +24,12 @@
         "views/product_template_views.xml",
         "views/hr_employee_views.xml",
         "views/menus.xml",
+        "security/exact_security.xml",
+        "data/exact_cron.xml",
+        "views/accounting_connection_views.xml",
+        "views/accounting_outbox_views.xml",
+        "views/account_move_sync_views.xml",
+        "views/res_config_settings_exact_views.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",

@@ -1,8 +1,15 @@
 from . import (
     account_analytic_line,
+    account_move_sync,
+    accounting_connection,
+    accounting_mapping,
+    accounting_outbox,
+    accounting_reference,
     hr_employee,
     product_template,
     project_project,
     project_rate_agreement,
+    res_company_exact,
+    res_config_settings_exact,
     res_partner,
 )
