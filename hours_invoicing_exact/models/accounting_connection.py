@@ -12,7 +12,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from ..services.exact.client import ExactClient
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
 from ..services.outbox import OutboxEngine, ReconnectNeeded, RunReport, SyncError
-from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, open_cursor
+from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, own_env
 
 _logger = logging.getLogger(__name__)
 
@@ -228,13 +228,8 @@ class AccountingConnection(models.Model):
     def _write_own_transaction(self, values, cursor_factory=None):
         """Write ``values`` on the connection in a transaction of its own, committed."""
         self.ensure_one()
-        cr = open_cursor(cursor_factory or self._get_cursor_factory())
-        try:
-            env = self.env(cr=cr, su=True)
+        with own_env(cursor_factory or self._get_cursor_factory()) as env:
             env[self._name].browse(self.id).write(values)
-            cr.commit()
-        finally:
-            cr.close()
         self.invalidate_recordset()
 
     # -- mappings ------------------------------------------------------------------------
@@ -637,10 +632,6 @@ class AccountingConnection(models.Model):
                 _logger.warning("Exact Online keep-alive failed: %s", type(exc).__name__)
 
     def _set_reconnect_needed_own_transaction(self, message):
-        cr = open_cursor(self._get_cursor_factory())
-        try:
-            self.with_env(self.env(cr=cr, su=True))._set_reconnect_needed(message)
-            cr.commit()
-        finally:
-            cr.close()
+        with own_env(self._get_cursor_factory()) as env:
+            self.with_env(env)._set_reconnect_needed(message)
         self.invalidate_recordset()

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 
 from ..services.exact.adapters import ExactSalesEntryAdapter
 from ..services.outbox import RecordRejected
-from ..sync.db_stores import open_cursor
+from ..sync.db_stores import own_env
 
 
 class MappedAdapter:
@@ -122,15 +122,9 @@ class AccountingOutbox(models.Model):
             raise UserError(_("Only records in error can be retried."))
         # In a transaction of its own: the sending cursors must see the new state.
         for connection in failed.connection_id:
-            cr = open_cursor(connection._get_cursor_factory())
-            try:
-                records = failed.filtered(lambda r, c=connection: r.connection_id == c)
-                self.env(cr=cr, su=True)[self._name].browse(records.ids).write(
-                    {"state": "to_send", "attempts": 0}
-                )
-                cr.commit()
-            finally:
-                cr.close()
+            records = failed.filtered(lambda r, c=connection: r.connection_id == c)
+            with own_env(connection._get_cursor_factory()) as env:
+                env[self._name].browse(records.ids).write({"state": "to_send", "attempts": 0})
         self.invalidate_recordset()
         return failed.action_send_now()
 

@@ -59,6 +59,20 @@ def open_cursor(factory):
     return cr
 
 
+@contextlib.contextmanager
+def own_env(factory, uid=SUPERUSER_ID):
+    """An environment on a cursor of its own (READ COMMITTED), committed on success."""
+    cr = open_cursor(factory)
+    try:
+        yield api.Environment(cr, uid, {"tracking_disable": True})
+        cr.commit()
+    except BaseException:
+        cr.rollback()
+        raise
+    finally:
+        cr.close()
+
+
 class DbTokenStore:
     """Token chain of one ``accounting.connection`` row (see module docstring)."""
 
@@ -258,18 +272,9 @@ class DbOutboxRepository:
 
     # -- state changes, each committed ---------------------------------------------
 
-    @contextlib.contextmanager
     def _env(self):
         """An environment on a cursor of its own, committed on success."""
-        cr = open_cursor(self.cursor_factory)
-        try:
-            yield api.Environment(cr, self.uid, {"tracking_disable": True})
-            cr.commit()
-        except BaseException:
-            cr.rollback()
-            raise
-        finally:
-            cr.close()
+        return own_env(self.cursor_factory, self.uid)
 
     def _write(self, record, values):
         with self._env() as env:

@@ -31,6 +31,8 @@ class ExactServerMixin:
             server.faults.clear()
             server.journal_status.clear()
             server.calls.clear()
+            server.token_calls.clear()
+            server.statuses.clear()
             server.accounts[:] = list(self.seeded_accounts)
             server._usage.clear()
             server.daily_limit = 5000
