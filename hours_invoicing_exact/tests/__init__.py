@@ -1,6 +1,7 @@
 from . import (
     test_booking_gate,
     test_direct_billing,
+    test_exact_concurrency,
     test_exact_connect,
     test_exact_sync,
     test_install_hook,
