@@ -72,7 +72,7 @@ class AccountMove(models.Model):
         """Return the outbox payload: amounts per revenue account and tax, as printed."""
         self.ensure_one()
         groups = {}
-        for line in self.invoice_line_ids.filtered(lambda l: l.display_type == "product"):
+        for line in self.invoice_line_ids.filtered(lambda aml: aml.display_type == "product"):
             tax = line.tax_ids[:1]
             key = (line.account_id.id, tax.id)
             group = groups.setdefault(key, {
