@@ -38,6 +38,12 @@
         "wizards/invoice_link_wizard_views.xml",
         "report/report_invoice_hours.xml",
         "data/hie_invoicing_cron.xml",
+        "security/exact_security.xml",
+        "data/exact_cron.xml",
+        "views/accounting_connection_views.xml",
+        "views/accounting_outbox_views.xml",
+        "views/account_move_sync_views.xml",
+        "views/res_config_settings_exact_views.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",
