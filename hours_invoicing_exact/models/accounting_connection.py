@@ -419,12 +419,39 @@ class AccountingConnection(models.Model):
         }
         return {key: value for key, value in values.items() if value is not None}
 
-    def _prepare_sales_entry(self, payload, client=None, not_found=()):
+    def _check_period_open(self, journal_code, date, client, closed_periods):
+        """Raise a UserError when Exact's ``journal_code`` is closed in the period of
+        ``date`` (periods are calendar months). The closed periods of a journal and year
+        are fetched once per run (one call) and kept in ``closed_periods``."""
+        day = fields.Date.to_date(date)
+        key = (journal_code, day.year)
+        if key not in closed_periods:
+            rows = client.get_rows("read/financial/JournalStatusByFinancialPeriod", {
+                "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
+                           f"FinancialYear eq {int(day.year)}",
+                "$select": "JournalCode,FinancialYear,FinancialPeriod,Status",
+            })
+            closed_periods[key] = {
+                int(row["FinancialPeriod"]) for row in rows if row.get("Status") == 1
+            }
+        if day.month in closed_periods[key]:
+            raise UserError(
+                _("Period %(period)s/%(year)s of Exact Online journal %(journal)s is closed: "
+                  "reopen it in Exact Online, then retry.",
+                  period=day.month, year=day.year, journal=journal_code)
+            )
+
+    def _prepare_sales_entry(self, payload, client=None, run_cache=None):
         """Translate an outbox payload of Odoo ids into the ExactSalesEntryAdapter payload;
         every code and GUID comes from the local mappings, except the relation, which is
-        looked up (and created) in Exact when not mapped yet."""
+        looked up (and created) in Exact when not mapped yet. The period must be open in
+        Exact (checked against the closed periods, fetched once per run). ``run_cache``
+        holds what one run learnt from Exact (``relations_not_found``,
+        ``closed_periods``)."""
         self.ensure_one()
         env = self.env
+        run_cache = {} if run_cache is None else run_cache
+        client = client or self._get_exact_client()
         partner = env["res.partner"].browse(payload["partner_id"])
         lines = []
         for line in payload["lines"]:
@@ -437,6 +464,8 @@ class AccountingConnection(models.Model):
                 "description": line.get("description"),
             })
         journal_code = self._get_journal_code(env["account.journal"].browse(payload["journal_id"]))
+        self._check_period_open(journal_code, payload["date"], client,
+                                run_cache.setdefault("closed_periods", {}))
         return {
             "number": payload["number"],
             "date": payload["date"],
@@ -445,7 +474,9 @@ class AccountingConnection(models.Model):
             "credit_note": payload.get("credit_note", False),
             "description": payload.get("description"),
             "journal": journal_code,
-            "customer": self._get_relation_guid(partner, client, not_found),
+            "customer": self._get_relation_guid(
+                partner, client, run_cache.setdefault("relations_not_found", set())
+            ),
             "lines": lines,
         }
 
@@ -667,7 +698,7 @@ class AccountingConnection(models.Model):
             domain.append(("id", "in", list(record_ids)))
         kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
         client = None
-        not_found = set()
+        run_cache = {"relations_not_found": set(), "closed_periods": {}}
         for kind in kinds:
             if self.state != "connected":
                 break
@@ -679,7 +710,7 @@ class AccountingConnection(models.Model):
                 try:
                     total.lookups += self._prefetch_relations(
                         self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
-                        client, not_found,
+                        client, run_cache["relations_not_found"],
                     )
                 except RecordRejected:
                     pass  # each record looks its relation up when it is posted
@@ -689,7 +720,7 @@ class AccountingConnection(models.Model):
                         total.reconnect_needed = True
                         self._set_reconnect_needed_own_transaction(exc.message)
                     break
-            adapter = due[:1]._get_adapter(client, not_found=not_found)
+            adapter = due[:1]._get_adapter(client, run_cache=run_cache)
             repository = DbOutboxRepository(factory, self.id, kind, record_ids=record_ids)
             report = OutboxEngine(repository, adapter, batch_size=self._get_batch_size()).run(
                 limit=limit
@@ -710,6 +741,8 @@ class AccountingConnection(models.Model):
     @api.model
     def _cron_keep_alive(self):
         """Refresh token chains not refreshed for a while (they die after 30 idle days)."""
+        # the token store writes these columns under the ORM's feet
+        self.env["accounting.connection"].invalidate_model(["exact_token_issued_at"])
         for connection in self.sudo().search([("state", "=", "connected")]):
             if time.time() - (connection.exact_token_issued_at or 0.0) < KEEP_ALIVE_AFTER:
                 continue
