@@ -3,6 +3,7 @@ import logging
 import secrets
 import time
 
+import psycopg2
 from stdnum import vatin
 from stdnum.util import clean, isdigits
 
@@ -323,23 +324,37 @@ class AccountingConnection(models.Model):
                 return found
         return None
 
-    def _map_relation(self, partner, found):
-        self.env["accounting.mapping"].sudo().create({
-            "connection_id": self.id,
-            "kind": "partner",
-            "partner_id": partner.id,
-            "remote_id": found["ID"],
-            "remote_code": (found.get("Code") or "").strip(),
-        })
+    def _map_relation(self, partner, found, run_cache):
+        """Map ``partner`` to the Exact relation ``found``, committed at once in a
+        transaction of its own: the relation exists in Exact whatever happens to the
+        caller's transaction, and the caller's transaction takes no lock on the connection
+        row (the token refresh locks it). The run remembers the mapping in ``run_cache``
+        (the caller's snapshot may not see the new row)."""
+        run_cache.setdefault("relations", {})[partner.id] = found["ID"]
+        try:
+            factory = run_cache.get("cursor_factory") or self._get_cursor_factory()
+            with own_env(factory) as env:
+                env["accounting.mapping"].create({
+                    "connection_id": self.id,
+                    "kind": "partner",
+                    "partner_id": partner.id,
+                    "remote_id": found["ID"],
+                    "remote_code": (found.get("Code") or "").strip(),
+                })
+        except psycopg2.IntegrityError:
+            _logger.info("Exact Online: partner %s was mapped by another worker", partner.id)
         return found["ID"]
 
-    def _prefetch_relations(self, partners, client, not_found):
+    def _prefetch_relations(self, partners, client, run_cache):
         """Look up the unmapped commercial partners of ``partners`` in Exact, several per
-        call, and map those found; add the ids of those not found to ``not_found`` (a
-        set), so that :meth:`_get_relation_guid` creates them without a second look-up.
-        Partners with an invalid number are left to :meth:`_get_relation_guid`, which
-        rejects their records before any call. Return the number of look-up calls."""
+        call, and map those found; remember those not found in ``run_cache``
+        (``relations_not_found``), so that :meth:`_get_relation_guid` creates them without
+        a second look-up. Partners with an invalid number are left to
+        :meth:`_get_relation_guid`, which rejects their records before any call. Return
+        the number of look-up calls."""
         self.ensure_one()
+        not_found = run_cache.setdefault("relations_not_found", set())
+        known = run_cache.setdefault("relations", {})
         partners = partners.commercial_partner_id
         mapped = set(self.env["accounting.mapping"].sudo().search([
             ("connection_id", "=", self.id), ("kind", "=", "partner"),
@@ -347,7 +362,7 @@ class AccountingConnection(models.Model):
         ]).partner_id.ids)
         keys = {}
         for partner in partners:
-            if partner.id in mapped or partner.id in not_found:
+            if partner.id in mapped or partner.id in not_found or partner.id in known:
                 continue
             try:
                 vat, kvk = self._exact_partner_numbers(partner)
@@ -375,20 +390,24 @@ class AccountingConnection(models.Model):
             for partner in chunk:
                 found = self._match_relation(rows, *keys[partner])
                 if found:
-                    self._map_relation(partner, found)
+                    self._map_relation(partner, found, run_cache)
                 else:
                     not_found.add(partner.id)
         return calls
 
-    def _get_relation_guid(self, partner, client=None, not_found=()):
+    def _get_relation_guid(self, partner, client=None, run_cache=None):
         """Return the Exact relation (crm Account) GUID of ``partner``'s company.
 
         Looked up by VAT number, then KvK number, then code (the partner's reference);
-        created in Exact when missing. The numbers are validated first. Partners in
-        ``not_found`` were looked up in this run already (see :meth:`_prefetch_relations`).
+        created in Exact when missing. The numbers are validated first. ``run_cache``:
+        see :meth:`_prefetch_relations`.
         """
         self.ensure_one()
+        run_cache = {} if run_cache is None else run_cache
         partner = partner.commercial_partner_id
+        known = run_cache.get("relations", {}).get(partner.id)
+        if known:
+            return known
         mapping = self._get_mapping("partner", partner)
         if mapping.remote_id:
             return mapping.remote_id
@@ -396,12 +415,12 @@ class AccountingConnection(models.Model):
         client = client or self._get_exact_client()
         code = (partner.ref or "").strip() or None
         found = None
-        if (vat or kvk or code) and partner.id not in not_found:
+        if (vat or kvk or code) and partner.id not in run_cache.get("relations_not_found", ()):
             rows = client.find_accounts(vat_number=vat, chamber_of_commerce=kvk, code=code)
             found = self._match_relation(rows, vat, kvk, code)
         if not found:
             found = client.create_account(self._prepare_relation_values(partner, vat, kvk))
-        return self._map_relation(partner, found)
+        return self._map_relation(partner, found, run_cache)
 
     def _prepare_relation_values(self, partner, vat, kvk):
         values = {
@@ -446,7 +465,7 @@ class AccountingConnection(models.Model):
         every code and GUID comes from the local mappings, except the relation, which is
         looked up (and created) in Exact when not mapped yet. The period must be open in
         Exact (checked against the closed periods, fetched once per run). ``run_cache``
-        holds what one run learnt from Exact (``relations_not_found``,
+        holds what one run learnt from Exact (``relations``, ``relations_not_found``,
         ``closed_periods``)."""
         self.ensure_one()
         env = self.env
@@ -474,9 +493,7 @@ class AccountingConnection(models.Model):
             "credit_note": payload.get("credit_note", False),
             "description": payload.get("description"),
             "journal": journal_code,
-            "customer": self._get_relation_guid(
-                partner, client, run_cache.setdefault("relations_not_found", set())
-            ),
+            "customer": self._get_relation_guid(partner, client, run_cache),
             "lines": lines,
         }
 
@@ -698,7 +715,8 @@ class AccountingConnection(models.Model):
             domain.append(("id", "in", list(record_ids)))
         kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
         client = None
-        run_cache = {"relations_not_found": set(), "closed_periods": {}}
+        run_cache = {"relations": {}, "relations_not_found": set(), "closed_periods": {},
+                     "cursor_factory": factory}
         for kind in kinds:
             if self.state != "connected":
                 break
@@ -710,7 +728,7 @@ class AccountingConnection(models.Model):
                 try:
                     total.lookups += self._prefetch_relations(
                         self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
-                        client, run_cache["relations_not_found"],
+                        client, run_cache,
                     )
                 except RecordRejected:
                     pass  # each record looks its relation up when it is posted
