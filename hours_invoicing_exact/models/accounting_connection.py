@@ -730,8 +730,10 @@ class AccountingConnection(models.Model):
                         self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
                         client, run_cache,
                     )
-                except RecordRejected:
-                    pass  # each record looks its relation up when it is posted
+                except RecordRejected as exc:
+                    # each record looks its relation up when it is posted
+                    _logger.info("Exact Online: batched relation look-up refused: %s",
+                                 exc.message)
                 except SyncError as exc:
                     total.stopped = exc.message
                     if isinstance(exc, ReconnectNeeded):

@@ -98,7 +98,10 @@ class TestExactCronProgress(ExactCase):
     def _run_cron(self, batch):
         cron = self.env.ref("hours_invoicing_exact.ir_cron_accounting_outbox")
         cron, progress = cron._add_progress()
-        done = self.env["accounting.outbox"].with_context(cron.env.context)._cron_process(
+        progress_id = cron.env.context["ir_cron_progress_id"]
+        done = self.env["accounting.outbox"].with_context(
+            ir_cron_progress_id=progress_id
+        )._cron_process(
             batch=batch
         )
         self.env.invalidate_all()
