@@ -3,15 +3,23 @@ import logging
 import secrets
 import time
 
+import psycopg2
 from stdnum import vatin
 from stdnum.util import clean, isdigits
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..services.exact.client import ExactClient
+from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
+from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
-from ..services.outbox import OutboxEngine, ReconnectNeeded, RunReport, SyncError
+from ..services.outbox import (
+    OutboxEngine,
+    ReconnectNeeded,
+    RecordRejected,
+    RunReport,
+    SyncError,
+)
 from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, own_env
 
 _logger = logging.getLogger(__name__)
@@ -21,6 +29,8 @@ CONNECT_PATH = "/exact_online/connect"
 MANAGER_GROUP = "account.group_account_manager"
 #: Touch the token chain when its last refresh is older than this (Exact: 30 days).
 KEEP_ALIVE_AFTER = 7 * 86400
+#: Partners looked up in one ``crm/Accounts`` call (up to 3 clauses each).
+RELATION_LOOKUP_CHUNK = 6
 
 
 class AccountingConnection(models.Model):
@@ -185,6 +195,10 @@ class AccountingConnection(models.Model):
         """Factory of the cursors the token, rate-limit and outbox stores use."""
         return self.env.registry.cursor
 
+    def _get_clock(self):
+        """Clock of the OAuth and REST clients (a benchmark substitutes a virtual one)."""
+        return SystemClock()
+
     def _get_timeout(self):
         """Seconds to wait for Exact (one number: Odoo's test framework compares it)."""
         return 60.0
@@ -200,6 +214,7 @@ class AccountingConnection(models.Model):
             connection.client_secret,
             connection.redirect_uri,
             timeout=30.0,
+            clock=self._get_clock(),
         )
 
     def _get_token_manager(self, cursor_factory=None):
@@ -223,6 +238,7 @@ class AccountingConnection(models.Model):
             self._get_token_manager(factory),
             DbRateLimitStore(factory, self.id),
             timeout=self._get_timeout(),
+            clock=self._get_clock(),
         )
 
     def _write_own_transaction(self, values, cursor_factory=None):
@@ -297,14 +313,101 @@ class AccountingConnection(models.Model):
                 )
         return vat, kvk
 
-    def _get_relation_guid(self, partner, client=None):
+    @staticmethod
+    def _match_relation(rows, vat, kvk, code):
+        """Return the row of ``rows`` matching VAT number, else KvK number, else code."""
+        for key, value in (("VATNumber", vat), ("ChamberOfCommerce", kvk), ("Code", code)):
+            found = value and next(
+                (row for row in rows if (row.get(key) or "").strip() == value), None
+            )
+            if found:
+                return found
+        return None
+
+    def _map_relation(self, partner, found, run_cache):
+        """Map ``partner`` to the Exact relation ``found``, committed at once in a
+        transaction of its own: the relation exists in Exact whatever happens to the
+        caller's transaction, and the caller's transaction takes no lock on the connection
+        row (the token refresh locks it). The run remembers the mapping in ``run_cache``
+        (the caller's snapshot may not see the new row)."""
+        run_cache.setdefault("relations", {})[partner.id] = found["ID"]
+        try:
+            factory = run_cache.get("cursor_factory") or self._get_cursor_factory()
+            with own_env(factory) as env:
+                env["accounting.mapping"].create({
+                    "connection_id": self.id,
+                    "kind": "partner",
+                    "partner_id": partner.id,
+                    "remote_id": found["ID"],
+                    "remote_code": (found.get("Code") or "").strip(),
+                })
+        except psycopg2.IntegrityError:
+            _logger.info("Exact Online: partner %s was mapped by another worker", partner.id)
+        return found["ID"]
+
+    def _prefetch_relations(self, partners, client, run_cache):
+        """Look up the unmapped commercial partners of ``partners`` in Exact, several per
+        call, and map those found; remember those not found in ``run_cache``
+        (``relations_not_found``), so that :meth:`_get_relation_guid` creates them without
+        a second look-up. Partners with an invalid number are left to
+        :meth:`_get_relation_guid`, which rejects their records before any call. Return
+        the number of look-up calls."""
+        self.ensure_one()
+        not_found = run_cache.setdefault("relations_not_found", set())
+        known = run_cache.setdefault("relations", {})
+        partners = partners.commercial_partner_id
+        mapped = set(self.env["accounting.mapping"].sudo().search([
+            ("connection_id", "=", self.id), ("kind", "=", "partner"),
+            ("partner_id", "in", partners.ids), ("remote_id", "!=", False),
+        ]).partner_id.ids)
+        keys = {}
+        for partner in partners:
+            if partner.id in mapped or partner.id in not_found or partner.id in known:
+                continue
+            try:
+                vat, kvk = self._exact_partner_numbers(partner)
+            except ValidationError:
+                continue
+            code = (partner.ref or "").strip() or None
+            if vat or kvk or code:
+                keys[partner] = (vat, kvk, code)
+            else:
+                not_found.add(partner.id)
+        calls = 0
+        for chunk in chunks(list(keys), RELATION_LOOKUP_CHUNK):
+            clauses = []
+            for vat, kvk, code in (keys[partner] for partner in chunk):
+                if vat:
+                    clauses.append(f"VATNumber eq {odata_literal(vat)}")
+                if kvk:
+                    clauses.append(f"ChamberOfCommerce eq {odata_literal(kvk)}")
+                if code:
+                    clauses.append(f"trim(Code) eq {odata_literal(code)}")
+            rows = client.get_rows(
+                "crm/Accounts", {"$filter": " or ".join(clauses), "$select": ACCOUNT_SELECT}
+            )
+            calls += 1
+            for partner in chunk:
+                found = self._match_relation(rows, *keys[partner])
+                if found:
+                    self._map_relation(partner, found, run_cache)
+                else:
+                    not_found.add(partner.id)
+        return calls
+
+    def _get_relation_guid(self, partner, client=None, run_cache=None):
         """Return the Exact relation (crm Account) GUID of ``partner``'s company.
 
         Looked up by VAT number, then KvK number, then code (the partner's reference);
-        created in Exact when missing. The numbers are validated first.
+        created in Exact when missing. The numbers are validated first. ``run_cache``:
+        see :meth:`_prefetch_relations`.
         """
         self.ensure_one()
+        run_cache = {} if run_cache is None else run_cache
         partner = partner.commercial_partner_id
+        known = run_cache.get("relations", {}).get(partner.id)
+        if known:
+            return known
         mapping = self._get_mapping("partner", partner)
         if mapping.remote_id:
             return mapping.remote_id
@@ -312,24 +415,12 @@ class AccountingConnection(models.Model):
         client = client or self._get_exact_client()
         code = (partner.ref or "").strip() or None
         found = None
-        if vat or kvk or code:
+        if (vat or kvk or code) and partner.id not in run_cache.get("relations_not_found", ()):
             rows = client.find_accounts(vat_number=vat, chamber_of_commerce=kvk, code=code)
-            for key, value in (("VATNumber", vat), ("ChamberOfCommerce", kvk), ("Code", code)):
-                found = value and next(
-                    (row for row in rows if (row.get(key) or "").strip() == value), None
-                )
-                if found:
-                    break
+            found = self._match_relation(rows, vat, kvk, code)
         if not found:
             found = client.create_account(self._prepare_relation_values(partner, vat, kvk))
-        self.env["accounting.mapping"].sudo().create({
-            "connection_id": self.id,
-            "kind": "partner",
-            "partner_id": partner.id,
-            "remote_id": found["ID"],
-            "remote_code": (found.get("Code") or "").strip(),
-        })
-        return found["ID"]
+        return self._map_relation(partner, found, run_cache)
 
     def _prepare_relation_values(self, partner, vat, kvk):
         values = {
@@ -347,12 +438,39 @@ class AccountingConnection(models.Model):
         }
         return {key: value for key, value in values.items() if value is not None}
 
-    def _prepare_sales_entry(self, payload, client=None):
+    def _check_period_open(self, journal_code, date, client, closed_periods):
+        """Raise a UserError when Exact's ``journal_code`` is closed in the period of
+        ``date`` (periods are calendar months). The closed periods of a journal and year
+        are fetched once per run (one call) and kept in ``closed_periods``."""
+        day = fields.Date.to_date(date)
+        key = (journal_code, day.year)
+        if key not in closed_periods:
+            rows = client.get_rows("read/financial/JournalStatusByFinancialPeriod", {
+                "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
+                           f"FinancialYear eq {int(day.year)}",
+                "$select": "JournalCode,FinancialYear,FinancialPeriod,Status",
+            })
+            closed_periods[key] = {
+                int(row["FinancialPeriod"]) for row in rows if row.get("Status") == 1
+            }
+        if day.month in closed_periods[key]:
+            raise UserError(
+                _("Period %(period)s/%(year)s of Exact Online journal %(journal)s is closed: "
+                  "reopen it in Exact Online, then retry.",
+                  period=day.month, year=day.year, journal=journal_code)
+            )
+
+    def _prepare_sales_entry(self, payload, client=None, run_cache=None):
         """Translate an outbox payload of Odoo ids into the ExactSalesEntryAdapter payload;
         every code and GUID comes from the local mappings, except the relation, which is
-        looked up (and created) in Exact when not mapped yet."""
+        looked up (and created) in Exact when not mapped yet. The period must be open in
+        Exact (checked against the closed periods, fetched once per run). ``run_cache``
+        holds what one run learnt from Exact (``relations``, ``relations_not_found``,
+        ``closed_periods``)."""
         self.ensure_one()
         env = self.env
+        run_cache = {} if run_cache is None else run_cache
+        client = client or self._get_exact_client()
         partner = env["res.partner"].browse(payload["partner_id"])
         lines = []
         for line in payload["lines"]:
@@ -365,6 +483,8 @@ class AccountingConnection(models.Model):
                 "description": line.get("description"),
             })
         journal_code = self._get_journal_code(env["account.journal"].browse(payload["journal_id"]))
+        self._check_period_open(journal_code, payload["date"], client,
+                                run_cache.setdefault("closed_periods", {}))
         return {
             "number": payload["number"],
             "date": payload["date"],
@@ -373,7 +493,7 @@ class AccountingConnection(models.Model):
             "credit_note": payload.get("credit_note", False),
             "description": payload.get("description"),
             "journal": journal_code,
-            "customer": self._get_relation_guid(partner, client),
+            "customer": self._get_relation_guid(partner, client, run_cache),
             "lines": lines,
         }
 
@@ -595,12 +715,32 @@ class AccountingConnection(models.Model):
             domain.append(("id", "in", list(record_ids)))
         kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
         client = None
+        run_cache = {"relations": {}, "relations_not_found": set(), "closed_periods": {},
+                     "cursor_factory": factory}
         for kind in kinds:
             if self.state != "connected":
                 break
-            sample = Outbox.search(domain + [("kind", "=", kind)], limit=1)
+            due = Outbox.search(domain + [("kind", "=", kind)], order="id", limit=limit)
             client = client or self._get_exact_client(cursor_factory=factory)
-            adapter = sample._get_adapter(client)
+            if kind == "sales_entry":
+                partner_ids = {record.payload.get("partner_id") for record in due
+                               if record.payload}
+                try:
+                    total.lookups += self._prefetch_relations(
+                        self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
+                        client, run_cache,
+                    )
+                except RecordRejected as exc:
+                    # each record looks its relation up when it is posted
+                    _logger.info("Exact Online: batched relation look-up refused: %s",
+                                 exc.message)
+                except SyncError as exc:
+                    total.stopped = exc.message
+                    if isinstance(exc, ReconnectNeeded):
+                        total.reconnect_needed = True
+                        self._set_reconnect_needed_own_transaction(exc.message)
+                    break
+            adapter = due[:1]._get_adapter(client, run_cache=run_cache)
             repository = DbOutboxRepository(factory, self.id, kind, record_ids=record_ids)
             report = OutboxEngine(repository, adapter, batch_size=self._get_batch_size()).run(
                 limit=limit
@@ -621,6 +761,8 @@ class AccountingConnection(models.Model):
     @api.model
     def _cron_keep_alive(self):
         """Refresh token chains not refreshed for a while (they die after 30 idle days)."""
+        # the token store writes these columns under the ORM's feet
+        self.env["accounting.connection"].invalidate_model(["exact_token_issued_at"])
         for connection in self.sudo().search([("state", "=", "connected")]):
             if time.time() - (connection.exact_token_issued_at or 0.0) < KEEP_ALIVE_AFTER:
                 continue

@@ -81,15 +81,16 @@ class AccountingOutbox(models.Model):
 
     # -- engine hooks ------------------------------------------------------------------
 
-    def _get_adapter(self, client=None):
-        """Return the outbox Adapter of the records' kind (one kind per call)."""
+    def _get_adapter(self, client=None, run_cache=None):
+        """Return the outbox Adapter of the records' kind (one kind per call);
+        ``run_cache``: what this run learnt from Exact (see ``_prepare_sales_entry``)."""
         kind = self[:1].kind
         connection = self[:1].connection_id
         if kind == "sales_entry":
             client = client or connection._get_exact_client()
             return MappedAdapter(
                 ExactSalesEntryAdapter(client),
-                lambda payload: connection._prepare_sales_entry(payload, client),
+                lambda payload: connection._prepare_sales_entry(payload, client, run_cache),
             )
         raise UserError(_("No adapter for outbox records of kind %s.", kind))
 

@@ -20,7 +20,8 @@ pass a factory of real connections to exercise concurrency.
 Reservations of outbox records: the claiming transaction keeps a ``FOR KEY SHARE``
 lock on each claimed row for the whole batch. Another claimer tests each row with
 ``FOR UPDATE SKIP LOCKED`` (which conflicts with that lock) inside a savepoint, and
-keeps only its own ``FOR KEY SHARE`` lock afterwards. The state updates of the
+keeps only its own ``FOR KEY SHARE`` lock afterwards; it scans on past the rows that
+fail the test, so that concurrent workers each get a batch of their own. The state updates of the
 records (``mark_*``), made and committed in short transactions of their own, take
 ``FOR NO KEY UPDATE`` locks, which do not conflict with ``FOR KEY SHARE``. PostgreSQL
 drops the reservations with the session when a worker dies.
@@ -225,24 +226,29 @@ class DbOutboxRepository:
         if self.record_ids is not None:
             where += " AND id IN %s"
             params.append(tuple(self.record_ids))
-        cr.execute(
-            f"SELECT id FROM accounting_outbox WHERE {where} "
-            "ORDER BY id LIMIT %s FOR KEY SHARE SKIP LOCKED",
-            (*params, limit),
-        )
-        ids = [r[0] for r in cr.fetchall()]
-        if not ids:
-            return []
-        cr.execute("SAVEPOINT hie_outbox_claim")
-        cr.execute(
-            "SELECT id, reference, payload, state, attempts, remote_id, remote_number, "
-            "last_error FROM accounting_outbox WHERE id IN %s AND state IN %s "
-            "ORDER BY id FOR UPDATE SKIP LOCKED",
-            (tuple(ids), DUE_STATES),
-        )
-        rows = cr.fetchall()
-        cr.execute("ROLLBACK TO SAVEPOINT hie_outbox_claim")
-        cr.execute("RELEASE SAVEPOINT hie_outbox_claim")
+        # Rows reserved by another worker fail the FOR UPDATE test: scan on past them
+        # until ``limit`` rows are reserved or no due row is left.
+        rows, last_id = [], 0
+        while len(rows) < limit:
+            cr.execute(
+                f"SELECT id FROM accounting_outbox WHERE {where} AND id > %s "
+                "ORDER BY id LIMIT %s FOR KEY SHARE SKIP LOCKED",
+                (*params, last_id, limit - len(rows)),
+            )
+            ids = [r[0] for r in cr.fetchall()]
+            if not ids:
+                break
+            last_id = ids[-1]
+            cr.execute("SAVEPOINT hie_outbox_claim")
+            cr.execute(
+                "SELECT id, reference, payload, state, attempts, remote_id, remote_number, "
+                "last_error FROM accounting_outbox WHERE id IN %s AND state IN %s "
+                "ORDER BY id FOR UPDATE SKIP LOCKED",
+                (tuple(ids), DUE_STATES),
+            )
+            rows += cr.fetchall()
+            cr.execute("ROLLBACK TO SAVEPOINT hie_outbox_claim")
+            cr.execute("RELEASE SAVEPOINT hie_outbox_claim")
         records = []
         for rid, reference, payload, state, attempts, remote_id, number, error in rows:
             if isinstance(payload, str):

@@ -37,6 +37,8 @@ class ExactServerMixin:
             server._usage.clear()
             server.daily_limit = 5000
             server.minutely_limit = 60
+            server.token_delay = 0.0
+            server.before_post = None
 
     @classmethod
     def store_fresh_tokens(cls, connection):

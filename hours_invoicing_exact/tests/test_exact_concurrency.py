@@ -29,6 +29,7 @@ class TestExactConcurrency(ExactServerMixin, TransactionCase):
 
     def setUp(self):
         super().setUp()
+        self.reset_exact_server()
         self.db = db_connect(self.env.cr.dbname)
         with self.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
@@ -123,6 +124,53 @@ class TestExactConcurrency(ExactServerMixin, TransactionCase):
             cr.execute("SELECT state, count(*) FROM accounting_outbox WHERE connection_id = %s "
                        "GROUP BY state", (self.connection_id,))
             return dict(cr.fetchall())
+
+    def test_overlapping_workers_post_once_and_refresh_once(self):
+        """The first POST of each worker is held at a barrier in the server until the other
+        worker's first POST arrives too: both workers are proven to be inside a run, each
+        with records claimed, at the same moment. Both POSTs carry the revoked access
+        token, so both workers need a new one at that moment; the refresh is slowed down
+        so that the second worker waits on the token row lock while the first refreshes."""
+        self.server.clock.advance(600)
+        self.server.revoke_access_tokens()
+        self.server.token_delay = 0.3
+        self.addCleanup(setattr, self.server, "token_delay", 0.0)
+        barrier, held, lock = threading.Barrier(2), [], threading.Lock()
+        in_flight, overlap = [0], [0]
+
+        def before_post(path):
+            if "SalesEntries" not in path:
+                return
+            with lock:
+                first = len(held) < 2
+                if first:
+                    held.append(path)
+                in_flight[0] += 1
+                overlap[0] = max(overlap[0], in_flight[0])
+            try:
+                if first:
+                    barrier.wait(timeout=20)  # BrokenBarrierError: no overlap
+                else:
+                    time.sleep(0.02)  # keep the workers interleaved
+            finally:
+                with lock:
+                    in_flight[0] -= 1
+
+        self.server.before_post = before_post
+        self.addCleanup(setattr, self.server, "before_post", None)
+        reports = self._run_workers()
+        self.assertFalse(barrier.broken)
+        self.assertEqual(len(held), 2)
+        self.assertEqual(overlap[0], 2)
+        self.assertTrue(all(report.posted for report in reports), reports)  # both worked
+        reports += self._run_workers(1)
+        self.assertEqual(self._states(), {"sent": RECORDS}, reports)
+        counts = self.server.entries_by_ref()
+        self.assertEqual({reference: counts[reference] for reference in self.references},
+                         dict.fromkeys(self.references, 1))
+        self.assertEqual(self.server.calls[("POST", "salesentry/SalesEntries")], RECORDS)
+        self.assertEqual(self.server.statuses[401], 2)  # both held POSTs were refused
+        self.assertEqual(self.server.token_calls["refresh_token"], 1)
 
     def test_two_workers_post_each_record_once_and_refresh_once(self):
         # Exact considers the access token expired: both workers get a 401 and renew.

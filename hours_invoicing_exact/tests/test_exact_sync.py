@@ -137,23 +137,51 @@ class TestExactOutbox(ExactCase):
         self.assertFalse(self.make_invoice().exact_outbox_id)
 
     def test_business_error_then_retry(self):
-        self.server.close_period("70", 2025, 1)
+        # the relation the partner is mapped to was deleted in Exact
+        self.env["accounting.mapping"].create({
+            "connection_id": self.connection.id, "kind": "partner",
+            "partner_id": self.customer.id, "remote_id": "00000000-dead-0000-0000-000000000000",
+        })
+        other_customer = self.env["res.partner"].create({"name": "Ander BV", "is_company": True})
         move = self.make_invoice()
-        other = self.make_invoice(date="2025-02-03")
+        other = self.make_invoice(date="2025-02-03", partner=other_customer)
         report = self.process()
         record = move.exact_outbox_id
         self.assertEqual(record.state, "error")
-        self.assertEqual(record.last_error, "Period 1/2025 is closed for journal 70.")
+        self.assertEqual(record.last_error, "Invalid reference: Relationship")  # Exact's text
         self.assertEqual((report.rejected, report.posted), (1, 1))
         self.assertEqual(other.exact_outbox_id.state, "sent")  # went on with the others
-        with self.server._lock:
-            self.server.journal_status.clear()
+        self.connection.mapping_ids.filtered(lambda m: m.partner_id == self.customer).unlink()
         with self.assertRaises(AccessError):
             record.with_user(self.accountant).action_retry()
         record.with_user(self.manager).action_retry()
         self.env.invalidate_all()
         self.assertEqual(record.state, "sent", record.last_error)
         self.assertEqual(self.server.entries_by_ref()[move.name], 1)
+
+    def test_closed_period_is_an_error_without_post(self):
+        self.server.close_period("70", 2025, 1)
+        january = [self.make_invoice(date=f"2025-01-{day:02d}") for day in (10, 11)]
+        february = self.make_invoice(date="2025-02-03")
+        report = self.process()
+        self.assertEqual((report.rejected, report.posted), (2, 1))
+        for move in january:
+            self.assertEqual(move.exact_outbox_id.state, "error")
+            self.assertIn("1/2025", move.exact_outbox_id.last_error)
+            self.assertIn("closed", move.exact_outbox_id.last_error)
+        self.assertEqual(february.exact_outbox_id.state, "sent")
+        # one status call for the journal and year, one post: no call wasted on Exact's error
+        self.assertEqual(
+            self.server.calls[("GET", "read/financial/JournalStatusByFinancialPeriod")], 1
+        )
+        self.assertEqual(self.posts(), 1)
+        self.assertEqual(self.server.statuses[500], 0)
+        # reopened in Exact: a retry posts them
+        with self.server._lock:
+            self.server.journal_status.clear()
+        january[0].exact_outbox_id.with_user(self.manager).action_retry()
+        self.env.invalidate_all()
+        self.assertEqual(january[0].exact_outbox_id.state, "sent")
 
     def test_missing_mapping_is_an_error_without_call(self):
         self.connection.mapping_ids.filtered(lambda m: m.kind == "tax").unlink()
@@ -247,8 +275,9 @@ class TestExactOutbox(ExactCase):
 
     def test_daily_budget_exhausted_stops_and_resumes(self):
         moves = [self.make_invoice(date=f"2025-01-{day:02d}") for day in (10, 11, 12)]
-        # the division has two calls left today: one relation look-up, one post
-        self.server.daily_limit = 2 + self.server._usage[
+        # three calls left today: the relation look-up, the journal's closed periods
+        # (once per run), one post
+        self.server.daily_limit = 3 + self.server._usage[
             (str(DEFAULT_DIVISION), "d", int(self.server.clock.now() // 86400))
         ]
         report = self.process()

@@ -258,6 +258,9 @@ class ExactServer:
         self.minutely_limit = minutely_limit
         self.daily_limit = daily_limit
         self.token_delay = 0.0
+        #: Called as ``before_post(path)`` before a POST is handled, outside the server's
+        #: lock (tests hold concurrent requests there, e.g. at a barrier).
+        self.before_post = None
         self.accounts: list[dict] = []
         self.gl_accounts: list[dict] = []
         self.vat_codes: list[dict] = []
@@ -901,6 +904,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         app: ExactServer = self.server.app
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if method == "POST" and app.before_post is not None:
+            app.before_post(self.path)
         fault = app._take_fault(method, self.path)
         if fault and fault.kind == "reset_before_store":
             self._reset()
