@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 OUTBOX_MODEL = "account.move"
 
@@ -27,6 +28,26 @@ class AccountMove(models.Model):
             record = by_move.get(move.id)
             move.exact_outbox_id = record.id if record else False
             move.exact_sync_state = record.state if record else False
+
+    def button_draft(self):
+        """Entries in Exact cannot be edited: an invoice Exact has (or may have) cannot go back
+        to draft — it is corrected with a credit note. One not sent yet leaves the outbox and
+        is queued again, with its new amounts, when it is posted again."""
+        records = self.env["accounting.outbox"].sudo().search(
+            [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids)]
+        )
+        in_exact = records.filtered(lambda record: record.state in ("sent", "sending"))
+        if in_exact:
+            record = in_exact[0]
+            raise UserError(_(
+                "Invoice %(invoice)s is already in Exact Online (entry %(entry)s) and entries "
+                "in Exact cannot be changed. Correct it with a credit note instead.",
+                invoice=record.reference,
+                entry=record.remote_number or _("being sent"),
+            ))
+        records.unlink()
+        self.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
+        return super().button_draft()
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
@@ -67,6 +88,7 @@ class AccountMove(models.Model):
                 else "to_send",
             })
         Outbox.create(values)
+        candidates.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
 
     def _exact_prepare_sales_payload(self):
         """Return the outbox payload: amounts per revenue account and tax, as printed."""

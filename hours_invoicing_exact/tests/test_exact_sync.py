@@ -119,6 +119,24 @@ class TestExactOutbox(ExactCase):
         self.assertEqual(self.server.entries_by_ref()[move.name], 1)
         self.assertEqual(self.posts(), 1)
 
+    def test_reset_to_draft(self):
+        """Not sent yet: back to draft leaves the outbox, re-posting queues the new amounts.
+        Sent: Exact cannot change its entry, so the invoice stays posted."""
+        move = self.make_invoice(amount=100.0)
+        move.button_draft()
+        self.assertFalse(move.exact_outbox_id)
+        move.invoice_line_ids.price_unit = 80.0
+        move.action_post()
+        self.assertEqual(move.exact_outbox_id.payload["lines"][0]["amount"], 80.0)
+        self.process()
+        self.assertEqual(move.exact_sync_state, "sent")
+        with self.assertRaises(UserError) as cm:
+            move.button_draft()
+        self.assertIn(move.exact_outbox_id.remote_number, str(cm.exception))
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(self.server.entries_by_ref()[move.name], 1)
+        self.assertEqual(self.server.sales_entries[0]["AmountFC"], 96.8)
+
     def test_credit_note(self):
         move = self.make_invoice(amount=50.0)
         self.process()
