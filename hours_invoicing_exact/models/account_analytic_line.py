@@ -6,6 +6,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services import rates
 
+AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
+
 
 class AccountAnalyticLine(models.Model):
     """Booking lines (boekingsregels): hours and other costs on a project.
@@ -245,20 +247,30 @@ class AccountAnalyticLine(models.Model):
     @api.model
     def _hie_load_agreements(self, projects):
         """Active agreements of the projects and their principals, as plain data, keyed by
-        ``("project", id)`` and ``("partner", id)``."""
+        ``("project", id)`` and ``("partner", id)``.
+
+        They are kept for the rest of the transaction (dropped on any change of an
+        agreement, and on rollback), so that computing the revenue of a large batch, which
+        the ORM does in chunks, reads them once and not once per chunk.
+        """
+        memo = self.env.cr.precommit.data.setdefault(AGREEMENTS_MEMO, {})
         projects = projects.sudo()
         principals = projects.partner_id.commercial_partner_id
-        agreements = self.env["project.rate.agreement"].sudo().search([
-            "|", ("project_id", "in", projects.ids), ("partner_id", "in", principals.ids),
-        ])
-        by_scope = {}
-        for agreement in agreements:
-            key = (
-                ("project", agreement.project_id.id) if agreement.project_id
-                else ("partner", agreement.partner_id.id)
-            )
-            by_scope.setdefault(key, []).append(agreement._to_rate_agreement())
-        return by_scope
+        project_ids = [pid for pid in projects.ids if ("project", pid) not in memo]
+        partner_ids = [pid for pid in principals.ids if ("partner", pid) not in memo]
+        if project_ids or partner_ids:
+            memo.update({("project", pid): [] for pid in project_ids})
+            memo.update({("partner", pid): [] for pid in partner_ids})
+            agreements = self.env["project.rate.agreement"].sudo().search([
+                "|", ("project_id", "in", project_ids), ("partner_id", "in", partner_ids),
+            ])
+            for agreement in agreements:
+                key = (
+                    ("project", agreement.project_id.id) if agreement.project_id
+                    else ("partner", agreement.partner_id.id)
+                )
+                memo[key].append(agreement._to_rate_agreement())
+        return memo
 
     def _hie_facts_builder(self):
         """Read what the resolver needs of the products and employees of these lines once,

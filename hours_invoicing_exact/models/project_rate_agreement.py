@@ -3,6 +3,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..services import rates
+from .account_analytic_line import AGREEMENTS_MEMO
 
 
 class ProjectRateAgreement(models.Model):
@@ -208,6 +209,7 @@ class ProjectRateAgreement(models.Model):
 
     @api.model
     def _recompute_revenue(self, lines):
+        self.env.cr.precommit.data.pop(AGREEMENTS_MEMO, None)
         if lines:
             lines._hie_mark_revenue_to_recompute()
 
