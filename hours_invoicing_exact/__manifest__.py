@@ -24,7 +24,16 @@
         "views/product_template_views.xml",
         "views/hr_employee_views.xml",
         "views/menus.xml",
+        "security/ir.model.access-placeholder.csv",
+        "data/period_sync_cron.xml",
+        "views/accounting_period_entry_views.xml",
+        "views/res_config_settings_period_sync_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "hours_invoicing_exact/static/tests/tours/period_entry_preview_tour.js",
+        ],
+    },
     "demo": [
         "demo/hie_demo.xml",
     ],

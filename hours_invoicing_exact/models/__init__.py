@@ -1,8 +1,16 @@
 from . import (
     account_analytic_line,
+    accounting_connection,
+    accounting_outbox,
+    accounting_outbox_general_journal,
+    accounting_period_entry,
+    accounting_period_entry_line,
+    accounting_period_sync_run,
     hr_employee,
     product_template,
     project_project,
     project_rate_agreement,
+    res_company_period_sync,
+    res_config_settings_period_sync,
     res_partner,
 )

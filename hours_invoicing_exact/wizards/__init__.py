@@ -1,0 +1,1 @@
+from . import period_entry_preview, period_reconcile
