@@ -7,6 +7,8 @@ cron (here commits are skipped in test mode) and has views, Retry/Send now and t
 Drop this file when merging branch exact-odoo.
 """
 
+import threading
+
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
@@ -22,7 +24,7 @@ class _Repository:
         self.todo = list(records)
 
     def _commit(self):
-        if not self.env.registry.in_test_mode():
+        if not getattr(threading.current_thread(), "testing", False):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def claim(self, limit):

@@ -16,6 +16,10 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
+import threading
+
+import pytz
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -507,16 +511,18 @@ class AccountingPeriodEntry(models.Model):
 
     @api.model
     def _cron_run_period_sync(self):
-        """Hourly cron: run each company in day/month mode once a day, at its hour."""
-        now = fields.Datetime.context_timestamp(self, fields.Datetime.now())
+        """Hourly cron: run each company in day/month mode once a day, from its hour on."""
+        utc_now = pytz.utc.localize(fields.Datetime.now())
         companies = self.env["res.company"].search([
             ("period_sync_mode", "in", ("day", "month")),
         ])
         for company in companies:
+            # the hour is the company's local hour (timezone of its partner, else UTC)
+            now = utc_now.astimezone(pytz.timezone(company.partner_id.tz or "UTC"))
             if company.period_last_run_date == now.date() or now.hour < company.period_sync_hour:
                 continue
             self.with_company(company)._run_company(company, now.date())
-            if not self.env.registry.in_test_mode():
+            if not getattr(threading.current_thread(), "testing", False):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # -- actions ------------------------------------------------------------------------

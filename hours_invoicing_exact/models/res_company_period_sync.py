@@ -47,8 +47,8 @@ class ResCompany(models.Model):
     )
     period_sync_start_date = fields.Date(string="Period sync start date")
     period_sync_hour = fields.Integer(
-        string="Run at hour", default=6, help="Hour of the day (server time, 0-23) of the "
-        "automatic run."
+        string="Run at hour", default=6, help="Hour of the day (0-23, in the timezone of the "
+        "company's address, else UTC) from which the daily automatic run starts."
     )
     period_grace_days = fields.Integer(
         string="Grace days", default=0,

@@ -53,10 +53,11 @@ class TestPeriodRuns(PeriodCase):
     def test_cron_runs_once_a_day_at_the_configured_hour(self):
         self._invoice("2024-03-05", 100.0)
         self.company.period_sync_hour = 7
-        with freeze_time("2024-04-01 05:30:00"):
+        self.company.partner_id.tz = "Europe/Amsterdam"  # UTC+2 in April
+        with freeze_time("2024-04-01 04:30:00"):  # 06:30 in Amsterdam
             self.Entry._cron_run_period_sync()
         self.assertFalse(self.Entry.search([("company_id", "=", self.company.id)]))
-        with freeze_time("2024-04-01 07:10:00"):
+        with freeze_time("2024-04-01 05:10:00"):  # 07:10 in Amsterdam
             self.Entry._cron_run_period_sync()
             self.Entry._cron_run_period_sync()
         entries = self.Entry.search([("company_id", "=", self.company.id)])
