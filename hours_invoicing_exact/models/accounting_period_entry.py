@@ -13,10 +13,9 @@ entry with only the differences, under the next sequence number.
 
 import datetime as dt
 import logging
+import threading
 from collections import defaultdict
 from decimal import Decimal
-
-import threading
 
 import pytz
 
