@@ -111,9 +111,11 @@ class AccountingOutbox(models.Model):
 
     def _send_records(self):
         """Send these records exactly once (one engine run per connection and kind)."""
-        for connection in self.connection_id:
-            for kind in set(self.filtered(lambda r: r.connection_id == connection).mapped("kind")):
-                records = self.filtered(lambda r: r.connection_id == connection and r.kind == kind)
-                engine = OutboxEngine(_Repository(records), records[:1]._get_adapter())
-                engine.run()
+        groups = {}
+        for record in self:
+            groups.setdefault((record.connection_id, record.kind), self.browse())
+            groups[(record.connection_id, record.kind)] |= record
+        for records in groups.values():
+            engine = OutboxEngine(_Repository(records), records[:1]._get_adapter())
+            engine.run()
         return True

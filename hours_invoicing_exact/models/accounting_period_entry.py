@@ -466,7 +466,7 @@ class AccountingPeriodEntry(models.Model):
                 continue
             build = self._build_period(company, connection, period, rows)
             if not build.error and not build.missing and sent is not None:
-                current = {k: v for k, v in build.entry.totals_with_vat().items()}
+                current = build.entry.totals_with_vat()
                 if current == {k: v for k, v in sent.items() if v != (ZERO, ZERO)}:
                     continue
             created |= self._create_from_build(company, connection, build, sent)

@@ -61,7 +61,10 @@ class PeriodCaseMixin:
     def _map(cls, *partners):
         """PLACEHOLDER mapping setup: the only place that knows how part 1 stores mappings."""
         mapping = {
-            "gl": {cls.revenue.code: REVENUE_ACCOUNT_ID, cls.receivable.code: RECEIVABLE_ACCOUNT_ID},
+            "gl": {
+                cls.revenue.code: REVENUE_ACCOUNT_ID,
+                cls.receivable.code: RECEIVABLE_ACCOUNT_ID,
+            },
             "vat": {str(cls.tax.id): "2  "},
             "relation": {str(p.id): CUSTOMER_ID for p in partners},
         }
