@@ -58,6 +58,7 @@ def setup(env, server, copies):
     from odoo.addons.hours_invoicing_exact.services.exact.oauth import TokenState
     from odoo.addons.hours_invoicing_exact.services.testing.exact_server import (
         CUSTOMER_ID,
+        DEFAULT_DIVISION,
         RECEIVABLE_ACCOUNT_ID,
         REVENUE_ACCOUNT_ID,
     )
@@ -124,20 +125,37 @@ def setup(env, server, copies):
     env.invalidate_all()
     company.write({
         "period_sync_mode": "month", "period_sync_journal_ids": [Command.set(journal.ids)],
-        "period_exact_journal_code": "90", "period_sync_start_date": "2024-03-01",
+        "period_exact_journal_code": "90",
     })
+    # part 1's connection, connected to the local server; its stores use cursors of their
+    # own, which see committed rows only (the benchmark database is thrown away)
+    tokens = TokenState.from_token_response(server.issue_tokens(), time.time())
     connection = env["accounting.connection"].create({
-        "company_id": company.id, "state": "connected", "division": 1234,
-        "base_url": server.base_url,
+        "company_id": company.id, "base_url": server.base_url, "client_id": server.client_id,
+        "client_secret": server.client_secret, "sync_start_date": "2024-03-01",
+        "division": DEFAULT_DIVISION, "state": "connected",
+        "exact_access_token": tokens.access_token, "exact_refresh_token": tokens.refresh_token,
+        "exact_token_expires_at": tokens.expires_at, "exact_token_issued_at": tokens.issued_at,
     })
-    connection.placeholder_tokens = TokenState.from_token_response(
-        server.issue_tokens(), time.time()).to_dict()
-    connection.placeholder_mapping = {
-        "gl": {**{a.code: REVENUE_ACCOUNT_ID for a in accounts},
-               receivable.code: RECEIVABLE_ACCOUNT_ID},
-        "vat": {str(t.id): "2  " if t.amount == 21 else "1  " for t in taxes},
-        "relation": {str(p.id): CUSTOMER_ID for p in partners},
-    }
+    cr.commit()
+    connection.action_refresh_reference_data()
+    refs = {(r.kind, r.remote_id if r.kind == "gl_account" else r.code): r
+            for r in connection.reference_ids}
+    Mapping = env["accounting.mapping"]
+    Mapping.search([("connection_id", "=", connection.id),
+                    ("kind", "in", ("account", "tax"))]).unlink()
+    Mapping.create(
+        [{"connection_id": connection.id, "kind": "account", "account_id": a.id,
+          "reference_id": refs["gl_account", REVENUE_ACCOUNT_ID].id} for a in accounts]
+        + [{"connection_id": connection.id, "kind": "account", "account_id": receivable.id,
+            "reference_id": refs["gl_account", RECEIVABLE_ACCOUNT_ID].id}]
+        + [{"connection_id": connection.id, "kind": "tax", "tax_id": t.id,
+            "reference_id": refs["vat_code", "2" if t.amount == 21 else "1"].id}
+           for t in taxes]
+        + [{"connection_id": connection.id, "kind": "partner", "partner_id": p.id,
+            "remote_id": CUSTOMER_ID} for p in partners]
+    )
+    cr.commit()
     return company, journal
 
 

@@ -72,9 +72,13 @@ def fill_line_defaults(cr, line_ids=None):
                    COALESCE(pt.list_price, 0) AS price,
                    COALESCE(pt.hours_kind, 'direct') AS hours_kind
               FROM account_analytic_line l
+              LEFT JOIN account_move_line aml ON aml.id = l.move_line_id
+              LEFT JOIN account_move am ON am.id = aml.move_id
               LEFT JOIN LATERAL (
                    SELECT p.id FROM project_project p
                     WHERE l.project_id IS NULL AND p.account_id = l.account_id
+                      AND COALESCE(am.move_type, '') NOT IN ('out_invoice', 'out_refund',
+                                                             'out_receipt')
                     ORDER BY p.id LIMIT 1) acc_p ON TRUE
               LEFT JOIN product_product pp ON pp.id = l.product_id
               LEFT JOIN product_template pt ON pt.id = pp.product_tmpl_id

@@ -16,3 +16,29 @@ if "hours_invoicing_exact" not in sys.modules:
     sys.modules["hours_invoicing_exact"] = pkg
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+# Shared fixtures of the Exact Online tests: a local Exact server, a token file, and a client
+# of that server that already holds a token chain.
+import pytest  # noqa: E402
+from exact_support import make_client  # noqa: E402
+
+from hours_invoicing_exact.services.testing.exact_server import ExactServer  # noqa: E402
+
+
+@pytest.fixture
+def server():
+    with ExactServer() as running:
+        yield running
+
+
+@pytest.fixture
+def token_path(tmp_path):
+    return tmp_path / "tokens.json"
+
+
+@pytest.fixture
+def client(server, token_path):
+    return make_client(
+        server.base_url, token_path, server.clock, store_tokens=server.issue_tokens()
+    )

@@ -36,8 +36,8 @@ CLIENT_SECRET = "test-client-secret"
 #: (connect, read) timeouts: short, the server's "timeout after store" waits longer.
 TIMEOUT = (2.0, 0.3)
 WORKER_BOOT = (
-    "import runpy, sys; runpy.run_path(sys.argv[1] + '/tests/conftest.py'); "
-    "sys.path.insert(0, sys.argv[1] + '/tests'); import exact_support; "
+    "import runpy, sys; sys.path.insert(0, sys.argv[1] + '/tests'); "
+    "runpy.run_path(sys.argv[1] + '/tests/conftest.py'); import exact_support; "
     "exact_support.worker_main(sys.argv[2:])"
 )
 

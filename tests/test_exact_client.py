@@ -28,28 +28,9 @@ from hours_invoicing_exact.services.exact.ratelimit import RateLimitState
 from hours_invoicing_exact.services.testing.exact_server import (
     CUSTOMER_ID,
     REVENUE_ACCOUNT_ID,
-    ExactServer,
 )
 
 SALES = ("POST", "salesentry/SalesEntries")
-
-
-@pytest.fixture
-def server():
-    with ExactServer() as running:
-        yield running
-
-
-@pytest.fixture
-def token_path(tmp_path):
-    return tmp_path / "tokens.json"
-
-
-@pytest.fixture
-def client(server, token_path):
-    return make_client(
-        server.base_url, token_path, server.clock, store_tokens=server.issue_tokens()
-    )
 
 
 def entry(ref="INV1", **overrides):

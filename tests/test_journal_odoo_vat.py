@@ -225,3 +225,43 @@ def test_vat_row_without_code_is_refused():
     ]
     with pytest.raises(j.JournalError, match="without a VAT code"):
         build(rows, 1)
+
+
+@PROPERTY
+@given(invoices, st.integers(0, 40), st.integers(0, 40), st.data())
+def test_lazy_tolerance_gives_the_same_result_and_is_computed_only_between_bounds(
+    specs, below, above, data
+):
+    """``LazyTolerance(low, high, exact)`` behaves as ``exact()`` whenever low <= exact <= high,
+    and ``exact()`` runs only when the rest lies strictly between the bounds."""
+    rows, _odoo_vat = rows_of(specs)
+    exact = D("0.005") * data.draw(st.integers(0, 2 * len(specs) + 2))
+    low, high = max(exact - D("0.005") * below, D(0)), exact + D("0.005") * above
+    calls = []
+
+    def exact_value():
+        calls.append(1)
+        return exact
+
+    def outcome(tolerance):
+        try:
+            entry = j.build_entry(rows, HEADER, vat_percentages=PCT, vat_rounding="odoo",
+                                  rounding_account="8999", vat_tolerance=tolerance)
+        except j.VatMismatch as exc:
+            return ("mismatch", str(exc))
+        return ("entry", entry.lines)
+
+    eager = outcome(dict.fromkeys(PCT, exact))
+    lazy = outcome({code: j.LazyTolerance(low, high, exact_value) for code in PCT})
+    assert lazy == eager
+    if low == high:
+        assert not calls
+
+
+def test_lazy_tolerance_bounds_decide_without_the_exact_count():
+    rest_free = j.LazyTolerance(D("0.02"), D("0.05"), lambda: pytest.fail("not needed"))
+    assert j._within_tolerance(D("0.01"), rest_free)
+    assert not j._within_tolerance(D("0.06"), rest_free)
+    between = j.LazyTolerance(D("0.02"), D("0.05"), lambda: D("0.03"))
+    assert j._within_tolerance(D("0.03"), between)
+    assert not j._within_tolerance(D("0.04"), between)

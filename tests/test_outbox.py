@@ -19,28 +19,10 @@ from hours_invoicing_exact.services.outbox import (
     OutboxEngine,
     SqliteRepository,
 )
-from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID, ExactServer
+from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID
 
 POSTS = ("POST", "salesentry/SalesEntries")
 LOOKUPS = ("GET", "salesentry/SalesEntries")
-
-
-@pytest.fixture
-def server():
-    with ExactServer() as running:
-        yield running
-
-
-@pytest.fixture
-def token_path(tmp_path):
-    return tmp_path / "tokens.json"
-
-
-@pytest.fixture
-def client(server, token_path):
-    return make_client(
-        server.base_url, token_path, server.clock, store_tokens=server.issue_tokens()
-    )
 
 
 @pytest.fixture

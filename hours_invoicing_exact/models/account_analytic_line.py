@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services import rates
 
@@ -135,15 +135,21 @@ class AccountAnalyticLine(models.Model):
         """
         groups = defaultdict(list)
         for line, values in values_by_line:
-            groups[tuple(sorted(values.items()))].append(line.id)
+            groups[tuple(values.items())].append(line.id)
         for values, ids in groups.items():
             self.browse(ids).update(dict(values))
 
-    @api.depends("project_id", "account_id")
+    @api.depends("project_id", "account_id", "move_line_id")
     def _compute_booking_project_id(self):
+        """Timesheets are booked on their project; other analytic lines on the project of
+        their analytic account. Lines of customer invoices and credit notes carry the
+        project's revenue, not a cost: they are no booking lines."""
         timesheets = self.filtered("project_id")
         project_by_account = {}
-        others = self - timesheets
+        others = (self - timesheets).filtered(
+            lambda line: not line.move_line_id.move_id.is_sale_document(include_receipts=True)
+        )
+        revenue_lines = self - timesheets - others
         if others.account_id:
             projects = self.env["project.project"].sudo().with_context(active_test=False).search(
                 [("account_id", "in", others.account_id.ids)], order="id"
@@ -158,6 +164,10 @@ class AccountAnalyticLine(models.Model):
             project_id = project_by_account.get(line.account_id.id, False)
             values.append((line, {"booking_project_id": project_id,
                                   "booking_kind": "cost" if project_id else False}))
+        values.extend(
+            (line, {"booking_project_id": False, "booking_kind": False})
+            for line in revenue_lines
+        )
         self._hie_assign(values)
 
     @api.depends("amount")
@@ -192,11 +202,16 @@ class AccountAnalyticLine(models.Model):
         self._hie_assign((line, {"billing_status": status(line)}) for line in self)
 
     @api.depends(
-        "booking_project_id", "booking_kind", "unit_amount", "amount", "employee_id",
+        "booking_project_id", "booking_kind", "unit_amount", "employee_id",
         "product_id", "revenue_override", "revenue_manual",
     )
     def _compute_revenue(self):
-        """Resolve revenue for the whole batch with a fixed number of queries."""
+        """Resolve revenue for the whole batch with a fixed number of queries.
+
+        The revenue of other costs also follows their cost (markups); that dependency is
+        declared in :meth:`write` for cost lines only, so that the per-line write of the cost
+        that hr_timesheet does on every new timesheet does not schedule the revenue again.
+        """
         empty = {"revenue_amount": 0.0, "revenue_unit_rate": 0.0,
                  "revenue_source": False, "revenue_agreement_id": False}
         booking = self.filtered(lambda line: line.booking_project_id and not line.invoice_id)
@@ -204,21 +219,27 @@ class AccountAnalyticLine(models.Model):
         values = [(line, empty) for line in self - booking if not line.booking_project_id]
         if booking:
             agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
-            facts = booking._hie_facts_builder()
-            for line in booking:
-                project = line.booking_project_id
-                principal = project.partner_id.commercial_partner_id
-                resolution = rates.resolve(
-                    facts(line),
+            scopes = {
+                project.id: (
                     agreements_by_scope.get(("project", project.id), ()),
-                    agreements_by_scope.get(("partner", principal.id), ()),
+                    agreements_by_scope.get(
+                        ("partner", project.partner_id.commercial_partner_id.id), ()),
                 )
-                values.append((line, {
-                    "revenue_amount": resolution.revenue,
-                    "revenue_unit_rate": resolution.unit_rate,
-                    "revenue_source": resolution.source,
-                    "revenue_agreement_id": resolution.agreement_id or False,
-                }))
+                for project in booking.booking_project_id
+            }
+            facts = booking._hie_facts_builder()
+            resolved = {}  # lines of a batch mostly repeat a few (project, facts) pairs
+            for line in booking:
+                key = (line.booking_project_id.id, facts(line))
+                if key not in resolved:
+                    resolution = rates.resolve(key[1], *scopes[key[0]])
+                    resolved[key] = {
+                        "revenue_amount": resolution.revenue,
+                        "revenue_unit_rate": resolution.unit_rate,
+                        "revenue_source": resolution.source,
+                        "revenue_agreement_id": resolution.agreement_id or False,
+                    }
+                values.append((line, resolved[key]))
         self._hie_assign(values)
 
     @api.model
@@ -273,12 +294,13 @@ class AccountAnalyticLine(models.Model):
         return facts
 
     def _hie_mark_revenue_to_recompute(self):
-        """Recompute the revenue of these lines (used when agreements change)."""
+        """Recompute the revenue of these lines (when agreements or costs change)."""
         lines = self.filtered(lambda line: not line.invoice_id)
+        if not lines:
+            return
         for fname in ("revenue_amount", "revenue_unit_rate", "revenue_source",
                       "revenue_agreement_id"):
             self.env.add_to_compute(self._fields[fname], lines)
-        lines.flush_recordset()
 
     # ------------------------------------------------------------------
     # The booking gate: one rule, on every path (form, list, import, RPC)
@@ -332,6 +354,7 @@ class AccountAnalyticLine(models.Model):
         return lines
 
     def write(self, vals):
+        self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
@@ -341,6 +364,8 @@ class AccountAnalyticLine(models.Model):
         res = super().write(vals)
         if {"cost_unit_price", "unit_amount"} & set(vals):
             self._hie_sync_cost_amount()
+        if "amount" in vals:
+            self.filtered(lambda line: line.booking_kind == "cost")._hie_mark_revenue_to_recompute()
         if moving:
             moved = self.filtered(
                 lambda line: line.booking_project_id
@@ -358,9 +383,117 @@ class AccountAnalyticLine(models.Model):
 
     @api.constrains("is_direct", "booking_project_id")
     def _check_is_direct(self):
-        for line in self:
-            if line.is_direct and line.booking_project_id.invoicing_type == "internal":
+        internal = self.booking_project_id.filtered(
+            lambda project: project.invoicing_type == "internal"
+        )
+        if not internal:
+            return
+        for line in self.filtered("is_direct"):
+            if line.booking_project_id in internal:
                 raise ValidationError(_(
                     "Hours on the internal project “%s” are indirect.",
                     line.booking_project_id.display_name,
                 ))
+
+    # ------------------------------------------------------------------
+    # The billing lock: one list of fields, one guard for write and unlink
+    # ------------------------------------------------------------------
+    @api.model
+    def _get_protected_fields(self):
+        """Fields of a billed booking line that cannot change while it is on an invoice.
+
+        Not protected: the description (``name``) and the cost side (``amount``,
+        ``cost_amount``, ``cost_unit_price``): recomputing the cost of invoiced hours, e.g.
+        after a retroactive change of an employee's hourly cost, does not change the invoice.
+        """
+        return [
+            "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
+            "product_uom_id", "revenue_unit_rate", "revenue_amount", "is_direct",
+            "revenue_override", "revenue_manual", "account_id",
+        ]
+
+    def _hie_changed_protected_fields(self, vals):
+        """Names of the protected fields that ``vals`` really changes on this line."""
+        self.ensure_one()
+        changed = []
+        for fname in set(self._get_protected_fields()) & set(vals):
+            field = self._fields[fname]
+            new = field.convert_to_record(field.convert_to_cache(vals[fname], self), self)
+            if field.type == "float":
+                if field.convert_to_cache(self[fname], self) != field.convert_to_cache(new, self):
+                    changed.append(fname)
+            elif new != self[fname]:
+                changed.append(fname)
+        return changed
+
+    def _hie_check_billing_lock(self, vals=None):
+        """Refuse changing protected fields (``vals``) or deleting (``vals`` is None) billed
+        booking lines, naming the invoice. Every write and unlink passes here."""
+        billed = self.sudo().filtered("invoice_id")
+        for line in billed:
+            if vals is None:
+                raise UserError(_(
+                    "You cannot delete the booking line “%(line)s” of %(date)s: it is billed on "
+                    "invoice %(invoice)s. Remove it from the draft invoice, or cancel or credit "
+                    "the invoice first.",
+                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
+                ))
+            changed = line._hie_changed_protected_fields(vals)
+            if changed:
+                raise UserError(_(
+                    "You cannot change %(fields)s of the booking line “%(line)s” of %(date)s: it "
+                    "is billed on invoice %(invoice)s. Only the description can still be "
+                    "corrected. Remove the line from the draft invoice, or cancel or credit the "
+                    "invoice first.",
+                    fields=", ".join(
+                        sorted(line._fields[fname].get_description(self.env)["string"]
+                               for fname in changed)
+                    ),
+                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
+                ))
+
+    def unlink(self):
+        self._hie_check_billing_lock()
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Billing links, set-based (one query for any number of lines)
+    # ------------------------------------------------------------------
+    @api.model
+    def _hie_set_billing_links(self, links):
+        """Link booking lines to invoices, or release them.
+
+        :param links: iterable of ``(booking line id, invoice line id or False, invoice id or
+            False)``; ``(id, False, False)`` releases the line.
+
+        One UPDATE for the whole batch (the ORM's write would run the per-line timesheet
+        write hooks on every hour of a large invoice run); the cache is invalidated and the
+        fields depending on the links (billing status, ...) are marked for recomputation.
+        """
+        links = list(links)
+        if not links:
+            return
+        fnames = ["invoice_id", "invoice_line_id"]
+        self.flush_model(fnames)
+        self.env.cr.execute(
+            """
+            UPDATE account_analytic_line aal
+               SET invoice_line_id = v.line_id, invoice_id = v.move_id
+              FROM unnest(%s::int[], %s::int[], %s::int[]) AS v(id, line_id, move_id)
+             WHERE aal.id = v.id
+            """,
+            (
+                [link[0] for link in links],
+                [link[1] or None for link in links],
+                [link[2] or None for link in links],
+            ),
+        )
+        lines = self.browse([link[0] for link in links])
+        self.invalidate_model(fnames)
+        self.env["account.move.line"].invalidate_model(["hie_booking_line_ids"])
+        self.env["account.move"].invalidate_model(["hie_booking_line_ids"])
+        lines.modified(fnames)
+
+    def _hie_release(self):
+        """Make these billed lines billable again."""
+        self._hie_set_billing_links((line_id, False, False) for line_id in self.ids)

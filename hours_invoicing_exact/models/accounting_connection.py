@@ -1,84 +1,637 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""PLACEHOLDER for part 1's ``accounting.connection`` (branch exact-odoo).
+import logging
+import secrets
+import time
 
-Only the contract the period entries build on: fields company_id, target, state, division,
-base_url and the methods ``_get_for_company``, ``_get_exact_client``, ``_get_gl_guid``,
-``_get_vat_code``, ``_get_relation_guid``. Mappings and tokens live in two Json fields here;
-the real model keeps them in mapping tables and a locked token record. Drop this file when
-merging branch exact-odoo.
-"""
+from stdnum import vatin
+from stdnum.util import clean, isdigits
 
-import contextlib
-
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services.exact.client import ExactClient
-from ..services.exact.oauth import OAuthClient, TokenManager, TokenState
-from ..services.exact.ratelimit import MemoryRateLimitStore
+from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
+from ..services.outbox import OutboxEngine, ReconnectNeeded, RunReport, SyncError
+from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, own_env
 
+_logger = logging.getLogger(__name__)
 
-class _JsonTokenStore:
-    """Token store in the placeholder's Json field (no row lock: placeholder only)."""
-
-    def __init__(self, connection):
-        self.connection = connection
-
-    def load(self):
-        return TokenState.from_dict(self.connection.sudo().placeholder_tokens or {})
-
-    @contextlib.contextmanager
-    def lock_and_load(self):
-        yield self.load()
-
-    def save(self, state):
-        self.connection.sudo().placeholder_tokens = state.to_dict()
+CALLBACK_PATH = "/exact_online/callback"
+CONNECT_PATH = "/exact_online/connect"
+MANAGER_GROUP = "account.group_account_manager"
+#: Touch the token chain when its last refresh is older than this (Exact: 30 days).
+KEEP_ALIVE_AFTER = 7 * 86400
 
 
 class AccountingConnection(models.Model):
-    _name = "accounting.connection"
-    _description = "Accounting connection (placeholder of part 1)"
+    """The link of one company to one accounting package (Exact Online for now).
 
-    company_id = fields.Many2one("res.company", required=True, default=lambda s: s.env.company)
-    target = fields.Selection([("exact", "Exact Online")], default="exact", required=True)
+    Tokens and the rate-limit budget live on this row and are written only by the
+    stores of :mod:`..sync.db_stores`, in transactions of their own. Code running in
+    a request or cron transaction must therefore never write this row *after* talking
+    to Exact (the row may have changed meanwhile): such writes go through
+    :meth:`_write_own_transaction`.
+    """
+
+    _name = "accounting.connection"
+    _description = "Accounting Package Connection"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    target = fields.Selection([("exact", "Exact Online")], required=True, default="exact")
+    country = fields.Selection(
+        [
+            ("nl", "Netherlands"),
+            ("be", "Belgium"),
+            ("de", "Germany"),
+            ("co.uk", "United Kingdom"),
+            ("com", "United States (.com)"),
+            ("fr", "France"),
+            ("es", "Spain"),
+        ],
+        required=True,
+        default="nl",
+    )
+    base_url = fields.Char(
+        string="Base URL",
+        compute="_compute_base_url",
+        store=True,
+        readonly=False,
+        required=True,
+        help="Exact Online host of the country; point it to a local server for tests and demos.",
+    )
+    client_id = fields.Char(groups=MANAGER_GROUP, tracking=True)
+    client_secret = fields.Char(groups=MANAGER_GROUP)
+    redirect_uri = fields.Char(
+        string="Redirect URI",
+        compute="_compute_redirect_uri",
+        help="Register this URI in the Exact Online app.",
+    )
+    exact_access_token = fields.Char(groups=MANAGER_GROUP, copy=False)
+    exact_refresh_token = fields.Char(groups=MANAGER_GROUP, copy=False)
+    exact_token_expires_at = fields.Float(groups=MANAGER_GROUP, copy=False)
+    exact_token_issued_at = fields.Float(groups=MANAGER_GROUP, copy=False)
+    oauth_state = fields.Char(groups=MANAGER_GROUP, copy=False)
+    division_choice_id = fields.Many2one(
+        "accounting.reference",
+        string="Division",
+        domain="[('connection_id', '=', id), ('kind', '=', 'division')]",
+        copy=False,
+    )
+    division = fields.Integer(
+        compute="_compute_division", store=True, readonly=False, copy=False,
+        help="Exact Online division (administration) code; every call goes to it.",
+    )
     state = fields.Selection(
-        [("draft", "Draft"), ("connected", "Connected"), ("reconnect_needed", "Reconnect needed")],
+        [
+            ("draft", "Not connected"),
+            ("connected", "Connected"),
+            ("reconnect_needed", "Reconnect needed"),
+        ],
         default="draft",
         required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
     )
-    division = fields.Integer()
-    base_url = fields.Char(default="https://start.exactonline.nl")
-    placeholder_tokens = fields.Json(groups="base.group_system")
-    placeholder_mapping = fields.Json(groups="account.group_account_manager")
+    last_error = fields.Text(readonly=True, copy=False)
+    sync_start_date = fields.Date(
+        help="Customer invoices and credit notes dated from this day on are sent."
+    )
+    sync_journal_ids = fields.Many2many(
+        "account.journal",
+        string="Synced Sales Journals",
+        domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
+    )
+    rl_daily_limit = fields.Integer(string="Daily Limit", readonly=True, copy=False)
+    rl_daily_remaining = fields.Integer(string="Daily Calls Left", readonly=True, copy=False)
+    rl_daily_reset = fields.Float(string="Daily Reset (epoch)", readonly=True, copy=False)
+    rl_minutely_limit = fields.Integer(string="Minutely Limit", readonly=True, copy=False)
+    rl_minutely_remaining = fields.Integer(string="Minutely Calls Left", readonly=True, copy=False)
+    rl_minutely_reset = fields.Float(string="Minutely Reset (epoch)", readonly=True, copy=False)
+    reference_ids = fields.One2many("accounting.reference", "connection_id")
+    mapping_ids = fields.One2many("accounting.mapping", "connection_id")
+    outbox_count = fields.Integer(compute="_compute_outbox_count")
+
+    _sql_constraints = [
+        (
+            "company_target_uniq",
+            "unique(company_id, target)",
+            "A company has one connection per accounting package.",
+        ),
+    ]
+
+    @api.depends("target", "company_id.name")
+    def _compute_name(self):
+        labels = dict(self._fields["target"]._description_selection(self.env))
+        for connection in self:
+            connection.name = f"{labels.get(connection.target, '')} – {connection.company_id.name}"
+
+    @api.depends("country")
+    def _compute_base_url(self):
+        for connection in self:
+            connection.base_url = EXACT_HOSTS.get(connection.country or "nl")
+
+    def _compute_redirect_uri(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for connection in self:
+            connection.redirect_uri = base.rstrip("/") + CALLBACK_PATH
+
+    @api.depends("division_choice_id")
+    def _compute_division(self):
+        for connection in self:
+            if connection.division_choice_id:
+                connection.division = int(connection.division_choice_id.code)
+
+    def _compute_outbox_count(self):
+        groups = self.env["accounting.outbox"]._read_group(
+            [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
+        )
+        counts = {connection.id: count for connection, count in groups}
+        for connection in self:
+            connection.outbox_count = counts.get(connection.id, 0)
+
+    # -- access for other code ---------------------------------------------------------
 
     @api.model
-    def _get_for_company(self, company):
-        return self.search([("company_id", "=", company.id)], limit=1)
+    def _get_for_company(self, company, target="exact"):
+        """Return the connected connection of ``company`` or raise a UserError."""
+        connection = self.sudo().search(
+            [("company_id", "=", company.id), ("target", "=", target)], limit=1
+        )
+        if not connection:
+            raise UserError(
+                _("Company %s has no Exact Online connection. Set it up in the Accounting "
+                  "settings.", company.display_name)
+            )
+        if connection.state != "connected":
+            raise UserError(
+                _("The Exact Online connection of %(company)s is not connected (%(state)s).",
+                  company=company.display_name,
+                  state=dict(self._fields["state"]._description_selection(self.env))[
+                      connection.state])
+            )
+        if not connection.division:
+            raise UserError(
+                _("Choose the Exact Online division of %s first.", company.display_name)
+            )
+        return connection
 
-    def _get_exact_client(self):
+    def _get_cursor_factory(self):
+        """Factory of the cursors the token, rate-limit and outbox stores use."""
+        return self.env.registry.cursor
+
+    def _get_timeout(self):
+        """Seconds to wait for Exact (one number: Odoo's test framework compares it)."""
+        return 60.0
+
+    def _get_oauth_client(self):
         self.ensure_one()
-        oauth = OAuthClient(self.base_url, "placeholder", "placeholder", "http://localhost/cb")
-        return ExactClient(
-            self.base_url,
-            self.division,
-            TokenManager(_JsonTokenStore(self), oauth),
-            MemoryRateLimitStore(),
-            timeout=10.0,  # Odoo's test HTTP guard compares the timeout with a number
-            max_retries=1,
-            backoff=0.1,
+        connection = self.sudo()
+        if not connection.client_id or not connection.client_secret:
+            raise UserError(_("Fill in the client id and client secret of the Exact Online app."))
+        return OAuthClient(
+            connection.base_url,
+            connection.client_id,
+            connection.client_secret,
+            connection.redirect_uri,
+            timeout=30.0,
         )
 
-    def _mapping(self, kind, key, what):
-        value = ((self.sudo().placeholder_mapping or {}).get(kind) or {}).get(str(key))
-        if not value:
-            raise UserError(_("No Exact Online mapping for %(what)s.", what=what))
-        return value
+    def _get_token_manager(self, cursor_factory=None):
+        self.ensure_one()
+        store = DbTokenStore(cursor_factory or self._get_cursor_factory(), self.id)
+        return TokenManager(store, self._get_oauth_client())
+
+    def _get_exact_client(self, cursor_factory=None, division=None):
+        """Return an :class:`ExactClient` on the connection's division, sharing the token
+        chain and the rate-limit budget with every worker through the database."""
+        self.ensure_one()
+        # The stores read in cursors of their own: pending writes must be in the database.
+        self.env.flush_all()
+        factory = cursor_factory or self._get_cursor_factory()
+        division = division or self.division
+        if not division:
+            raise UserError(_("Choose the Exact Online division first."))
+        return ExactClient(
+            self.base_url,
+            division,
+            self._get_token_manager(factory),
+            DbRateLimitStore(factory, self.id),
+            timeout=self._get_timeout(),
+        )
+
+    def _write_own_transaction(self, values, cursor_factory=None):
+        """Write ``values`` on the connection in a transaction of its own, committed."""
+        self.ensure_one()
+        with own_env(cursor_factory or self._get_cursor_factory()) as env:
+            env[self._name].browse(self.id).write(values)
+        self.invalidate_recordset()
+
+    # -- mappings ------------------------------------------------------------------------
+
+    def _get_mapping(self, kind, record):
+        self.ensure_one()
+        return self.env["accounting.mapping"].sudo().search(
+            [("connection_id", "=", self.id), ("kind", "=", kind), (f"{kind}_id", "=", record.id)],
+            limit=1,
+        )
 
     def _get_gl_guid(self, account):
-        return self._mapping("gl", account.code, _("account %s", account.display_name))
+        """Return the Exact GL account GUID mapped to ``account`` (cached locally)."""
+        mapping = self._get_mapping("account", account)
+        if not mapping.reference_id.remote_id:
+            raise UserError(
+                _("Account %s is not mapped to an Exact Online G/L account.", account.display_name)
+            )
+        return mapping.reference_id.remote_id
 
     def _get_vat_code(self, tax):
-        return self._mapping("vat", tax.id, _("tax %s", tax.display_name))
+        """Return the Exact VAT code mapped to ``tax``."""
+        mapping = self._get_mapping("tax", tax)
+        if not mapping.reference_id.code:
+            raise UserError(
+                _("Tax %s is not mapped to an Exact Online VAT code.", tax.display_name)
+            )
+        return mapping.reference_id.code
 
-    def _get_relation_guid(self, partner):
-        return self._mapping("relation", partner.id, _("partner %s", partner.display_name))
+    def _get_journal_code(self, journal):
+        """Return the Exact journal code mapped to ``journal``."""
+        mapping = self._get_mapping("journal", journal)
+        if not mapping.reference_id.code:
+            raise UserError(
+                _("Journal %s is not mapped to an Exact Online journal.", journal.display_name)
+            )
+        return mapping.reference_id.code
+
+    @api.model
+    def _exact_partner_numbers(self, partner):
+        """Return (VAT number, KvK number) of ``partner`` validated with python-stdnum.
+
+        :raises ValidationError: a number is invalid; nothing is sent.
+        """
+        vat = kvk = None
+        if partner.vat:
+            vat = clean(partner.vat, " -.").upper()
+            if not vat[:2].isalpha() and partner.country_id:
+                vat = partner.country_id.code.upper() + vat
+            if not vatin.is_valid(vat):
+                raise ValidationError(
+                    _("The VAT number %(vat)s of %(partner)s is not valid; correct it on the "
+                      "partner before it is sent to Exact Online.",
+                      vat=partner.vat, partner=partner.display_name)
+                )
+        if partner.company_registry and (
+            not partner.country_id or partner.country_id.code == "NL"
+        ):
+            kvk = clean(partner.company_registry, " -.")
+            if not (isdigits(kvk) and len(kvk) == 8):
+                raise ValidationError(
+                    _("The Chamber of Commerce (KvK) number %(kvk)s of %(partner)s is not "
+                      "valid (8 digits); correct it on the partner before it is sent to "
+                      "Exact Online.", kvk=partner.company_registry, partner=partner.display_name)
+                )
+        return vat, kvk
+
+    def _get_relation_guid(self, partner, client=None):
+        """Return the Exact relation (crm Account) GUID of ``partner``'s company.
+
+        Looked up by VAT number, then KvK number, then code (the partner's reference);
+        created in Exact when missing. The numbers are validated first.
+        """
+        self.ensure_one()
+        partner = partner.commercial_partner_id
+        mapping = self._get_mapping("partner", partner)
+        if mapping.remote_id:
+            return mapping.remote_id
+        vat, kvk = self._exact_partner_numbers(partner)
+        client = client or self._get_exact_client()
+        code = (partner.ref or "").strip() or None
+        found = None
+        if vat or kvk or code:
+            rows = client.find_accounts(vat_number=vat, chamber_of_commerce=kvk, code=code)
+            for key, value in (("VATNumber", vat), ("ChamberOfCommerce", kvk), ("Code", code)):
+                found = value and next(
+                    (row for row in rows if (row.get(key) or "").strip() == value), None
+                )
+                if found:
+                    break
+        if not found:
+            found = client.create_account(self._prepare_relation_values(partner, vat, kvk))
+        self.env["accounting.mapping"].sudo().create({
+            "connection_id": self.id,
+            "kind": "partner",
+            "partner_id": partner.id,
+            "remote_id": found["ID"],
+            "remote_code": (found.get("Code") or "").strip(),
+        })
+        return found["ID"]
+
+    def _prepare_relation_values(self, partner, vat, kvk):
+        values = {
+            "Name": partner.name,
+            "Status": "C",
+            "IsSales": True,
+            "AddressLine1": partner.street or None,
+            "AddressLine2": partner.street2 or None,
+            "Postcode": partner.zip or None,
+            "City": partner.city or None,
+            "Country": partner.country_id.code or None,
+            "Email": partner.email or None,
+            "VATNumber": vat,
+            "ChamberOfCommerce": kvk,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def _prepare_sales_entry(self, payload, client=None):
+        """Translate an outbox payload of Odoo ids into the ExactSalesEntryAdapter payload;
+        every code and GUID comes from the local mappings, except the relation, which is
+        looked up (and created) in Exact when not mapped yet."""
+        self.ensure_one()
+        env = self.env
+        partner = env["res.partner"].browse(payload["partner_id"])
+        lines = []
+        for line in payload["lines"]:
+            account = env["account.account"].browse(line["account_id"])
+            tax = env["account.tax"].browse(line.get("tax_id") or [])
+            lines.append({
+                "gl_account": self._get_gl_guid(account),
+                "vat_code": self._get_vat_code(tax) if tax else None,
+                "amount": line["amount"],
+                "description": line.get("description"),
+            })
+        journal_code = self._get_journal_code(env["account.journal"].browse(payload["journal_id"]))
+        return {
+            "number": payload["number"],
+            "date": payload["date"],
+            "due_date": payload.get("due_date"),
+            "currency": payload.get("currency"),
+            "credit_note": payload.get("credit_note", False),
+            "description": payload.get("description"),
+            "journal": journal_code,
+            "customer": self._get_relation_guid(partner, client),
+            "lines": lines,
+        }
+
+    # -- OAuth 2.0 -------------------------------------------------------------------------
+
+    def _check_manager(self):
+        if self.env.uid != SUPERUSER_ID and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(_("Only accounting managers may manage the Exact Online link."))
+
+    def action_connect(self):
+        """Open the Connect URL: the Odoo controller that starts the consent."""
+        self.ensure_one()
+        self._check_manager()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"{CONNECT_PATH}/{self.id}",
+            "target": "self",
+        }
+
+    def _start_authorization(self):
+        """Store a fresh ``state`` and return Exact's authorize URL."""
+        self.ensure_one()
+        self._check_manager()
+        state = secrets.token_urlsafe(24)
+        self.sudo().oauth_state = state
+        return self._get_oauth_client().authorize_url(state)
+
+    @api.model
+    def _finish_authorization(self, state, code, cursor_factory=None):
+        """Check ``state``, trade ``code`` for tokens and store them, all in the token
+        row's own locked transaction. Return the connection."""
+        if not state or not code:
+            raise UserError(_("Exact Online did not return an authorization code."))
+        connection = self.sudo().search([("oauth_state", "=", state)], limit=1)
+        if not connection:
+            raise AccessError(_("Unknown or expired Exact Online authorization request."))
+        connection._check_manager()
+        oauth = connection._get_oauth_client()
+        store = DbTokenStore(cursor_factory or connection._get_cursor_factory(), connection.id)
+        with store.lock_and_load():
+            cr = store._locked_cr
+            cr.execute("SELECT oauth_state FROM accounting_connection WHERE id = %s",
+                       (connection.id,))
+            if cr.fetchone()[0] != state:
+                raise AccessError(_("Unknown or expired Exact Online authorization request."))
+            tokens = oauth.exchange_code(code)
+            cr.execute(
+                "UPDATE accounting_connection SET state = 'connected', oauth_state = NULL, "
+                "last_error = NULL WHERE id = %s",
+                (connection.id,),
+            )
+            cr.execute(
+                "UPDATE accounting_outbox SET state = 'to_send' "
+                "WHERE connection_id = %s AND state = 'reconnect_needed'",
+                (connection.id,),
+            )
+            store.save(tokens)
+        connection.invalidate_recordset()
+        return connection
+
+    def _set_reconnect_needed(self, message):
+        """The token chain is broken: flag, park the records to send, ask a manager."""
+        for connection in self:
+            connection.write({"state": "reconnect_needed", "last_error": message})
+            self.env["accounting.outbox"].search(
+                [("connection_id", "=", connection.id), ("state", "=", "to_send")]
+            ).write({"state": "reconnect_needed"})
+            manager = connection._get_responsible_manager()
+            connection.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=_("Reconnect to Exact Online"),
+                note=_("Exact Online refused the connection: %s. Open the connection and "
+                       "click Connect; nothing waiting to be sent is lost.", message),
+                user_id=manager.id,
+            )
+
+    def _get_responsible_manager(self):
+        group = self.env.ref(MANAGER_GROUP)
+        users = group.users.filtered(
+            lambda user: self.company_id in user.company_ids and not user.share
+        )
+        return users.sorted("id")[:1] or self.env.ref("base.user_admin")
+
+    # -- divisions and reference data --------------------------------------------------
+
+    def action_load_divisions(self):
+        """Fetch ``current/Me`` and the divisions for the division picker."""
+        self.ensure_one()
+        self._check_manager()
+        client = self._get_exact_client(division="current")
+        me = client.me()
+        current = me.get("CurrentDivision")
+        client.division = self.division or current
+        rows = client.divisions() if client.division else []
+        if current and not any(str(row.get("Code")) == str(current) for row in rows):
+            rows.append({"Code": current, "Description": _("Current division")})
+        self._store_references("division", [
+            {"remote_id": str(row["Code"]), "code": str(row["Code"]),
+             "name": row.get("Description") or str(row["Code"])}
+            for row in rows
+        ])
+        return True
+
+    def action_refresh_reference_data(self):
+        """Fetch G/L accounts, VAT codes and journals and cache them; auto-match."""
+        self.ensure_one()
+        self._check_manager()
+        client = self._get_exact_client()
+        self._store_references("gl_account", [
+            {"remote_id": row["ID"], "code": (row.get("Code") or "").strip(),
+             "name": row.get("Description") or "", "balance_type": row.get("BalanceType")}
+            for row in client.gl_accounts()
+        ])
+        self._store_references("vat_code", [
+            {"remote_id": row["ID"], "code": (row.get("Code") or "").strip(),
+             "name": row.get("Description") or "", "percentage": row.get("Percentage") or 0.0}
+            for row in client.vat_codes()
+        ])
+        self._store_references("journal", [
+            {"remote_id": row["ID"], "code": (row.get("Code") or "").strip(),
+             "name": row.get("Description") or "", "journal_type": row.get("Type")}
+            for row in client.journals()
+        ])
+        self.action_auto_match()
+        return True
+
+    def _store_references(self, kind, rows):
+        References = self.env["accounting.reference"].sudo()
+        existing = {
+            ref.remote_id: ref
+            for ref in References.with_context(active_test=False).search(
+                [("connection_id", "=", self.id), ("kind", "=", kind)]
+            )
+        }
+        to_create = []
+        for row in rows:
+            ref = existing.pop(row["remote_id"], None)
+            if ref:
+                ref.write(dict(row, active=True))
+            else:
+                to_create.append(dict(row, connection_id=self.id, kind=kind))
+        References.create(to_create)
+        for ref in existing.values():
+            ref.active = False
+
+    def action_auto_match(self):
+        """Map unmapped accounts by code, sale taxes by percentage and synced journals to
+        the only sales journal of Exact; existing mappings are kept."""
+        self.ensure_one()
+        Mapping = self.env["accounting.mapping"].sudo()
+        References = self.env["accounting.reference"].sudo()
+        mapped = {
+            (mapping.kind, mapping[f"{mapping.kind}_id"].id)
+            for mapping in Mapping.search([("connection_id", "=", self.id),
+                                           ("kind", "in", ("account", "tax", "journal"))])
+        }
+        gl_by_code = {
+            ref.code: ref
+            for ref in References.search([("connection_id", "=", self.id),
+                                          ("kind", "=", "gl_account")])
+        }
+        values = []
+        accounts = self.env["account.account"].sudo().search(
+            [("company_ids", "in", self.company_id.ids)]
+        )
+        for account in accounts:
+            ref = gl_by_code.get((account.code or "").strip())
+            if ref and ("account", account.id) not in mapped:
+                values.append({"kind": "account", "account_id": account.id,
+                               "reference_id": ref.id})
+        vat_refs = References.search([("connection_id", "=", self.id), ("kind", "=", "vat_code")])
+        taxes = self.env["account.tax"].sudo().search(
+            [("company_id", "=", self.company_id.id), ("type_tax_use", "=", "sale"),
+             ("amount_type", "=", "percent")]
+        )
+        for tax in taxes:
+            refs = vat_refs.filtered(lambda ref, tax=tax: abs(ref.percentage * 100 - tax.amount)
+                                     < 0.001)
+            if len(refs) == 1 and ("tax", tax.id) not in mapped:
+                values.append({"kind": "tax", "tax_id": tax.id, "reference_id": refs.id})
+        sales_journals = References.search([("connection_id", "=", self.id),
+                                            ("kind", "=", "journal"), ("journal_type", "=", 20)])
+        if len(sales_journals) == 1:
+            for journal in self.sync_journal_ids:
+                if ("journal", journal.id) not in mapped:
+                    values.append({"kind": "journal", "journal_id": journal.id,
+                                   "reference_id": sales_journals.id})
+        Mapping.create([dict(vals, connection_id=self.id) for vals in values])
+        return True
+
+    # -- outbox ------------------------------------------------------------------------
+
+    def action_open_outbox(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "hours_invoicing_exact.action_accounting_outbox"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        return action
+
+    def action_process_outbox(self):
+        """Send everything due now."""
+        self._check_manager()
+        for connection in self:
+            report = connection._process_outbox()
+            if report.stopped:
+                raise UserError(report.stopped)
+        return True
+
+    def _process_outbox(self, limit=None, record_ids=None, cursor_factory=None):
+        """Run the exactly-once engine over the due records, kind by kind."""
+        self.ensure_one()
+        self.env.flush_all()
+        total = RunReport()
+        factory = cursor_factory or self._get_cursor_factory()
+        Outbox = self.env["accounting.outbox"].sudo()
+        domain = [("connection_id", "=", self.id), ("state", "in", ("to_send", "sending"))]
+        if record_ids:
+            domain.append(("id", "in", list(record_ids)))
+        kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
+        client = None
+        for kind in kinds:
+            if self.state != "connected":
+                break
+            sample = Outbox.search(domain + [("kind", "=", kind)], limit=1)
+            client = client or self._get_exact_client(cursor_factory=factory)
+            adapter = sample._get_adapter(client)
+            repository = DbOutboxRepository(factory, self.id, kind, record_ids=record_ids)
+            report = OutboxEngine(repository, adapter, batch_size=self._get_batch_size()).run(
+                limit=limit
+            )
+            for field in ("posted", "recovered", "rejected", "unknown", "lookups"):
+                setattr(total, field, getattr(total, field) + getattr(report, field))
+            if report.stopped:
+                total.stopped, total.resume_at = report.stopped, report.resume_at
+                total.reconnect_needed = report.reconnect_needed
+                break
+        self.invalidate_recordset()
+        Outbox.invalidate_model()
+        return total
+
+    def _get_batch_size(self):
+        return 20
+
+    @api.model
+    def _cron_keep_alive(self):
+        """Refresh token chains not refreshed for a while (they die after 30 idle days)."""
+        for connection in self.sudo().search([("state", "=", "connected")]):
+            if time.time() - (connection.exact_token_issued_at or 0.0) < KEEP_ALIVE_AFTER:
+                continue
+            try:
+                connection._get_token_manager().access_token()
+            except ReconnectNeeded as exc:
+                connection._set_reconnect_needed_own_transaction(exc.message)
+            except SyncError as exc:
+                _logger.warning("Exact Online keep-alive failed: %s", type(exc).__name__)
+
+    def _set_reconnect_needed_own_transaction(self, message):
+        with own_env(self._get_cursor_factory()) as env:
+            self.with_env(env)._set_reconnect_needed(message)
+        self.invalidate_recordset()

@@ -14,10 +14,10 @@ class AccountingOutbox(models.Model):
         ondelete={"general_journal_entry": "cascade"},
     )
 
-    def _get_adapter(self):
+    def _get_adapter(self, client=None):
         if self[:1].kind == "general_journal_entry":
             # the period entry checked Exact's journal status before queueing the entry
             return ExactGeneralJournalAdapter(
-                self[:1].connection_id._get_exact_client(), check_period=False
+                client or self[:1].connection_id._get_exact_client(), check_period=False
             )
-        return super()._get_adapter()
+        return super()._get_adapter(client)

@@ -76,7 +76,6 @@ class ProjectRateAgreement(models.Model):
     hourly_rate = fields.Monetary(currency_field="currency_id")
     cost_pricing = fields.Selection(
         selection=[("markup", "Markup on cost"), ("discount", "Discount on sales price")],
-        string="Cost Pricing",
         default="markup",
     )
     markup = fields.Float(string="Markup (%)", digits=(16, 2))

@@ -45,7 +45,6 @@ class ResCompany(models.Model):
         default="vat_journal",
         required=True,
     )
-    period_sync_start_date = fields.Date(string="Period sync start date")
     period_sync_hour = fields.Integer(
         string="Run at hour", default=6, help="Hour of the day (0-23, in the timezone of the "
         "company's address, else UTC) from which the daily automatic run starts."

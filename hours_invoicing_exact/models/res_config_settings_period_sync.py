@@ -13,9 +13,6 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.period_exact_journal_code", readonly=False
     )
     period_vat_mode = fields.Selection(related="company_id.period_vat_mode", readonly=False)
-    period_sync_start_date = fields.Date(
-        related="company_id.period_sync_start_date", readonly=False
-    )
     period_sync_hour = fields.Integer(related="company_id.period_sync_hour", readonly=False)
     period_grace_days = fields.Integer(related="company_id.period_grace_days", readonly=False)
     period_closed_policy = fields.Selection(

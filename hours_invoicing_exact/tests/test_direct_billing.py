@@ -71,6 +71,14 @@ class TestDirectAndBillingStatus(HieCase):
         self.assertAlmostEqual(cost.cost_amount, 30.0)
         cost.unit_amount = 2
         self.assertAlmostEqual(cost.cost_amount, 15.0)
+        # recharged at cost: the revenue follows a change of the cost alone
+        at_cost = self.book_cost(self.project_tm, self.material_unpriced, quantity=2,
+                                 unit_cost=10.0)
+        self.assertAlmostEqual(at_cost.revenue_amount, 20.0)
+        at_cost.cost_unit_price = 15.0
+        self.assertAlmostEqual(at_cost.revenue_amount, 30.0)
+        at_cost.amount = -50.0
+        self.assertAlmostEqual(at_cost.revenue_amount, 50.0)
 
     def test_vendor_bill_costs_count(self):
         """Costs from a vendor bill with the project's analytic account are booking lines."""

@@ -42,11 +42,19 @@ class TestPeriodPreview(PeriodCase):
 
     def test_preview_shows_what_is_missing_and_refuses_to_send(self):
         self.company.period_sync_mode = "manual"
-        stranger = self.env["res.partner"].create({"name": "Unmapped BV"})
-        self._invoice("2024-03-05", 100.0, partner=stranger)
+        unmapped = self.env["account.account"].create(
+            {"name": "Unmapped revenue", "code": "800098", "account_type": "income"})
+        stranger = self.env["res.partner"].create({
+            "name": "Unmapped BV", "is_company": True, "vat": "NL123",
+            "country_id": self.env.ref("base.nl").id,
+        })
+        self._invoice("2024-03-05", 100.0, partner=stranger, account=unmapped)
+        calls = sum(self.server.calls.values())
         wizard = self.env["accounting.period.entry.preview"].create(
             {"period_kind": "month", "date": "2024-03-01"})
-        self.assertIn("Unmapped BV", wizard.problems)
+        self.assertIn("Unmapped revenue", wizard.problems)
+        self.assertIn("NL123", wizard.problems)  # invalid VAT number, checked locally
+        self.assertEqual(sum(self.server.calls.values()), calls)  # a preview calls nobody
         self.assertIn("Missing", wizard.preview_html)
         self.assertFalse(wizard.can_send)
         with self.assertRaises(UserError):

@@ -1,0 +1,153 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+
+class AccountMove(models.Model):
+    """Invoices of booking lines: principal and projects, the billed booking lines, their
+    release (draft deletion, cancellation, full credit), and linked hours."""
+
+    _inherit = "account.move"
+
+    hie_principal_id = fields.Many2one(
+        comodel_name="res.partner",
+        string="Principal",
+        index="btree_not_null",
+        help="The customer for whom the invoiced work was done (when the invoice is addressed "
+        "to another invoice debtor).",
+    )
+    hie_project_ids = fields.Many2many(
+        comodel_name="project.project",
+        relation="account_move_hie_project_rel",
+        column1="move_id",
+        column2="project_id",
+        string="Projects",
+    )
+    hie_booking_line_ids = fields.One2many(
+        comodel_name="account.analytic.line",
+        inverse_name="invoice_id",
+        string="Billed Booking Lines",
+        readonly=True,
+    )
+    hie_booking_line_count = fields.Integer(
+        string="Booking Lines", compute="_compute_hie_booking_figures",
+    )
+    hie_hours_value = fields.Monetary(
+        string="Linked Hours Value",
+        compute="_compute_hie_booking_figures",
+        help="Revenue of the booking lines billed by or linked to this invoice.",
+    )
+    hie_hours_difference = fields.Monetary(
+        string="Difference With Hours",
+        compute="_compute_hie_booking_figures",
+        help="Untaxed amount of the invoice minus the value of its linked hours.",
+    )
+    hie_hours_released = fields.Boolean(
+        string="Hours Released",
+        copy=False,
+        readonly=True,
+        help="The booking lines of this invoice were made billable again (cancelled or fully "
+        "credited); it cannot be reopened.",
+    )
+    hie_hours_appendix = fields.Boolean(
+        compute="_compute_hie_hours_appendix",
+        help="Print the hours specification as an appendix.",
+    )
+
+    @api.depends("hie_booking_line_ids", "amount_untaxed")
+    def _compute_hie_booking_figures(self):
+        data = {}
+        if self.ids:
+            groups = self.env["account.analytic.line"].sudo()._read_group(
+                [("invoice_id", "in", self.ids)],
+                groupby=["invoice_id"],
+                aggregates=["__count", "revenue_amount:sum"],
+            )
+            data = {move.id: (count, value) for move, count, value in groups}
+        for move in self:
+            count, value = data.get(move._origin.id, (0, 0.0))
+            move.hie_booking_line_count = count
+            move.hie_hours_value = value
+            move.hie_hours_difference = move.amount_untaxed - value if count else 0.0
+
+    @api.depends("hie_project_ids.invoice_hours_appendix")
+    def _compute_hie_hours_appendix(self):
+        for move in self:
+            move.hie_hours_appendix = any(move.hie_project_ids.mapped("invoice_hours_appendix"))
+
+    # ------------------------------------------------------------------
+    # Release of billed booking lines
+    # ------------------------------------------------------------------
+    def _hie_release_hours(self, mark=True):
+        lines = self.env["account.analytic.line"].sudo().search([("invoice_id", "in", self.ids)])
+        lines._hie_release()
+        if mark:
+            self.filtered(lambda move: move.invoice_line_ids.filtered("hie_bills_hours")).write(
+                {"hie_hours_released": True}
+            )
+
+    def unlink(self):
+        self._hie_release_hours(mark=False)
+        return super().unlink()
+
+    def button_cancel(self):
+        res = super().button_cancel()
+        self.filtered(lambda move: move.state == "cancel")._hie_release_hours()
+        return res
+
+    def button_draft(self):
+        released = self.filtered("hie_hours_released")
+        if released:
+            raise UserError(_(
+                "Invoice %s cannot be reset to draft: its hours were made billable again when it "
+                "was cancelled or credited, and may have been invoiced since. Invoice the hours "
+                "anew instead.",
+                released[0].display_name,
+            ))
+        return super().button_draft()
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        refunds = posted.filtered(
+            lambda move: move.move_type == "out_refund" and move.reversed_entry_id
+        )
+        if refunds:
+            refunds.reversed_entry_id._hie_release_if_fully_credited()
+        return posted
+
+    def _hie_release_if_fully_credited(self):
+        """A posted invoice that its posted credit notes fully credit releases its hours when
+        the company says credited hours become billable again; otherwise they stay billed
+        (written off). Partial credit notes never release hours."""
+        for move in self.filtered(lambda m: m.state == "posted" and not m.hie_hours_released):
+            credit_notes = move.reversal_move_ids.filtered(lambda m: m.state == "posted")
+            credited = sum(credit_notes.mapped("amount_total"))
+            if move.currency_id.compare_amounts(credited, move.amount_total) < 0:
+                continue
+            if not move.company_id.hie_credit_releases_hours:
+                continue
+            move._hie_release_hours()
+            credit_notes.write({"hie_hours_released": True})
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_hie_view_booking_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "hours_invoicing_exact.action_booking_lines"
+        )
+        action["domain"] = [("invoice_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_hie_link_hours(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Link Hours"),
+            "res_model": "hie.invoice.link.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_id": self.id},
+        }

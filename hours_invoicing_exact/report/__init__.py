@@ -1,0 +1,1 @@
+from . import project_booking_analysis, project_post_calculation

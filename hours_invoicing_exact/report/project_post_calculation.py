@@ -1,0 +1,185 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models, tools
+from odoo.tools import SQL
+
+# Percentages are ratios of sums: in grouped rows they are recomputed from the group's sums.
+RATIOS = {
+    # field: (numerator, denominator)
+    "budget_used_pct": ("actual_cost", "cost_budget"),
+    "forecast_margin_pct": ("forecast_result", "contract_sum"),
+}
+
+
+class ProjectPostCalculation(models.Model):
+    """Post-calculation (nacalculatie) of fixed-price projects, one row per project.
+
+    - invoiced to date: untaxed amount of the posted installment invoices less their posted
+      credit notes (the project's revenue);
+    - actual cost: cost of the hours booked (hours × the employee's hourly cost) plus the
+      other costs booked on the project;
+    - forecast cost: the cost budget, or the actual cost once it exceeds the budget;
+    - forecast result: contract sum - forecast cost; forecast margin: forecast result as a
+      percentage of the contract sum;
+    - budget used: actual cost as a percentage of the cost budget.
+    """
+
+    _name = "project.post.calculation"
+    _description = "Project Post-calculation"
+    _auto = False
+    _order = "project_id"
+    _rec_name = "project_id"
+    # flushed before the view is read
+    _depends = {
+        "account.analytic.line": [
+            "booking_project_id", "booking_kind", "unit_amount", "cost_amount",
+        ],
+        "project.installment": ["project_id", "amount", "invoice_id"],
+        "account.move": ["state", "amount_untaxed_signed", "reversed_entry_id"],
+        "project.project": [
+            "partner_id", "user_id", "project_status", "active", "company_id",
+            "contract_sum", "cost_budget", "invoicing_type",
+        ],
+    }
+
+    project_id = fields.Many2one("project.project", string="Project", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Principal", readonly=True)
+    user_id = fields.Many2one("res.users", string="Project Manager", readonly=True)
+    project_status = fields.Selection(
+        selection=[
+            ("acquisition", "Acquisition"),
+            ("quoted", "Quoted/Tendered"),
+            ("order", "Order"),
+            ("closed", "Closed"),
+        ],
+        readonly=True,
+    )
+    active = fields.Boolean(readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    contract_sum = fields.Monetary(readonly=True)
+    scheduled_amount = fields.Monetary(string="Scheduled in Terms", readonly=True)
+    invoiced_amount = fields.Monetary(string="Invoiced to Date", readonly=True)
+    draft_invoiced_amount = fields.Monetary(string="Draft Installment Invoices", readonly=True)
+    to_invoice_amount = fields.Monetary(
+        string="Contract Still to Invoice", readonly=True,
+        help="Contract sum less invoiced to date.",
+    )
+    cost_budget = fields.Monetary(readonly=True)
+    hours = fields.Float(readonly=True)
+    hours_cost = fields.Monetary(readonly=True)
+    other_cost = fields.Monetary(string="Other Costs", readonly=True)
+    actual_cost = fields.Monetary(readonly=True, help="Hours cost plus other costs.")
+    budget_remaining = fields.Monetary(readonly=True, help="Cost budget less actual cost.")
+    budget_used_pct = fields.Float(
+        string="Budget Used (%)", readonly=True, aggregator="avg", digits=(16, 1),
+        help="Actual cost as a percentage of the cost budget.",
+    )
+    result_to_date = fields.Monetary(
+        readonly=True, help="Invoiced to date less actual cost."
+    )
+    forecast_cost = fields.Monetary(
+        readonly=True, help="The cost budget, or the actual cost once it exceeds the budget."
+    )
+    forecast_result = fields.Monetary(
+        readonly=True, help="Contract sum less forecast cost."
+    )
+    forecast_margin_pct = fields.Float(
+        string="Forecast Margin (%)", readonly=True, aggregator="avg", digits=(16, 1),
+        help="Forecast result as a percentage of the contract sum.",
+    )
+
+    def _view_query(self):
+        return SQL(
+            """
+            WITH bookings AS (
+                SELECT booking_project_id AS project_id,
+                       SUM(CASE WHEN booking_kind = 'hours' THEN unit_amount ELSE 0 END)
+                           AS hours,
+                       SUM(CASE WHEN booking_kind = 'hours' THEN cost_amount ELSE 0 END)
+                           AS hours_cost,
+                       SUM(CASE WHEN booking_kind = 'cost' THEN cost_amount ELSE 0 END)
+                           AS other_cost
+                  FROM account_analytic_line
+                 WHERE booking_project_id IS NOT NULL
+                 GROUP BY booking_project_id
+            ), terms AS (
+                SELECT project_id, SUM(amount) AS scheduled
+                  FROM project_installment
+                 GROUP BY project_id
+            ), term_moves AS (
+                SELECT t.project_id, t.invoice_id AS move_id
+                  FROM project_installment t
+                 WHERE t.invoice_id IS NOT NULL
+                 UNION ALL
+                SELECT t.project_id, m.id
+                  FROM project_installment t
+                  JOIN account_move m ON m.reversed_entry_id = t.invoice_id
+            ), invoiced AS (
+                SELECT tm.project_id,
+                       SUM(CASE WHEN m.state = 'posted' THEN m.amount_untaxed_signed ELSE 0 END)
+                           AS invoiced,
+                       SUM(CASE WHEN m.state = 'draft' THEN m.amount_untaxed_signed ELSE 0 END)
+                           AS draft
+                  FROM term_moves tm
+                  JOIN account_move m ON m.id = tm.move_id
+                 GROUP BY tm.project_id
+            ), figures AS (
+                SELECT p.id AS project_id,
+                       p.partner_id, p.user_id, p.project_status, p.active, p.company_id,
+                       COALESCE(c.currency_id, (
+                           SELECT currency_id FROM res_company ORDER BY sequence, id LIMIT 1
+                       )) AS currency_id,
+                       COALESCE(p.contract_sum, 0) AS contract_sum,
+                       COALESCE(p.cost_budget, 0) AS cost_budget,
+                       COALESCE(t.scheduled, 0) AS scheduled_amount,
+                       COALESCE(i.invoiced, 0) AS invoiced_amount,
+                       COALESCE(i.draft, 0) AS draft_invoiced_amount,
+                       COALESCE(b.hours, 0) AS hours,
+                       COALESCE(b.hours_cost, 0) AS hours_cost,
+                       COALESCE(b.other_cost, 0) AS other_cost,
+                       COALESCE(b.hours_cost, 0) + COALESCE(b.other_cost, 0) AS actual_cost
+                  FROM project_project p
+                  LEFT JOIN res_company c ON c.id = p.company_id
+                  LEFT JOIN bookings b ON b.project_id = p.id
+                  LEFT JOIN terms t ON t.project_id = p.id
+                  LEFT JOIN invoiced i ON i.project_id = p.id
+                 WHERE p.invoicing_type = 'fixed_price'
+            )
+            SELECT f.project_id AS id, f.*,
+                   f.contract_sum - f.invoiced_amount AS to_invoice_amount,
+                   f.cost_budget - f.actual_cost AS budget_remaining,
+                   CASE WHEN f.cost_budget <> 0
+                        THEN 100.0 * f.actual_cost / f.cost_budget END AS budget_used_pct,
+                   f.invoiced_amount - f.actual_cost AS result_to_date,
+                   GREATEST(f.cost_budget, f.actual_cost) AS forecast_cost,
+                   f.contract_sum - GREATEST(f.cost_budget, f.actual_cost) AS forecast_result,
+                   CASE WHEN f.contract_sum <> 0
+                        THEN 100.0 * (f.contract_sum - GREATEST(f.cost_budget, f.actual_cost))
+                             / f.contract_sum END AS forecast_margin_pct
+              FROM figures f
+            """
+        )
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(SQL(
+            "CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._view_query()
+        ))
+
+    def read_group(self, domain, fields, groupby, offset=0, limit=None, orderby=False,
+                   lazy=True):
+        """Percentages of a group are the ratio of the group's sums, not an average."""
+        fnames = {spec.split(":")[0] for spec in fields}
+        wanted = [ratio for ratio in RATIOS if ratio in fnames]
+        extra = [
+            f"{fname}:sum" for ratio in wanted for fname in RATIOS[ratio] if fname not in fnames
+        ]
+        rows = super().read_group(
+            domain, list(fields) + extra, groupby, offset=offset, limit=limit,
+            orderby=orderby, lazy=lazy,
+        )
+        for row in rows:
+            for ratio in wanted:
+                numerator, denominator = (row.get(fname) or 0.0 for fname in RATIOS[ratio])
+                row[ratio] = 100.0 * numerator / denominator if denominator else False
+        return rows

@@ -1,0 +1,136 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Shared fixtures of the Odoo tests of the Exact Online link: the local fake Exact server
+(started once per class on 127.0.0.1), a connected connection with its reference data
+fetched and auto-matched, a revenue account, a 21 % sale tax and a customer."""
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from odoo.tests import TransactionCase, new_test_user
+
+from ..services.exact.clock import VirtualClock
+from ..services.exact.oauth import TokenState
+from ..services.testing.exact_server import DEFAULT_DIVISION, ExactServer
+
+
+class ExactServerMixin:
+    """Start/stop the fake server; reset its per-test state; hand out tokens."""
+
+    @classmethod
+    def start_exact_server(cls):
+        cls.server = ExactServer(clock=VirtualClock(start=time.time())).start()
+        cls.addClassCleanup(cls.server.stop)
+        cls.seeded_accounts = list(cls.server.accounts)
+
+    def reset_exact_server(self):
+        server = self.server
+        with server._lock:
+            server.sales_entries.clear()
+            server.faults.clear()
+            server.journal_status.clear()
+            server.calls.clear()
+            server.token_calls.clear()
+            server.statuses.clear()
+            server.accounts[:] = list(self.seeded_accounts)
+            server._usage.clear()
+            server.daily_limit = 5000
+            server.minutely_limit = 60
+
+    @classmethod
+    def store_fresh_tokens(cls, connection):
+        """Start a new chain in the server and store it, as after a consent."""
+        state = TokenState.from_token_response(cls.server.issue_tokens(), time.time())
+        connection.sudo().write({
+            "exact_access_token": state.access_token,
+            "exact_refresh_token": state.refresh_token,
+            "exact_token_expires_at": state.expires_at,
+            "exact_token_issued_at": state.issued_at,
+            "state": "connected",
+        })
+
+    def authorization_code(self, connection):
+        """Consent in the fake server (no browser) and return the code it redirects with."""
+        response = requests.get(
+            connection._get_oauth_client().authorize_url("s"), allow_redirects=False, timeout=10
+        )
+        return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+
+    def posts(self, resource="salesentry/SalesEntries"):
+        return self.server.calls[("POST", resource)]
+
+
+class ExactCase(ExactServerMixin, TransactionCase):
+    """The stores of the link write in cursors of their own (``registry.cursor()``): in
+    test mode those share the test's transaction, as in HttpCase."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.start_exact_server()
+        cls.company = cls.env.company
+        cls.journal = cls.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.revenue = cls.env["account.account"].create(
+            {"name": "Omzet diensten", "code": "8000", "account_type": "income"}
+        )
+        cls.tax21 = cls.env["account.tax"].create(
+            {"name": "BTW 21%", "amount": 21.0, "type_tax_use": "sale", "amount_type": "percent"}
+        )
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Klant BV", "is_company": True, "vat": "NL000099998B57",
+            "country_id": cls.env.ref("base.nl").id,
+        })
+        cls.connection = cls.env["accounting.connection"].create({
+            "company_id": cls.company.id,
+            "base_url": cls.server.base_url,
+            "client_id": cls.server.client_id,
+            "client_secret": cls.server.client_secret,
+            "sync_start_date": "2025-01-01",
+            "sync_journal_ids": [(6, 0, cls.journal.ids)],
+        })
+        cls.store_fresh_tokens(cls.connection)
+        cls.connection.action_load_divisions()
+        cls.connection.division_choice_id = cls.connection.reference_ids.filtered(
+            lambda ref: ref.kind == "division" and ref.code == str(DEFAULT_DIVISION)
+        )
+        cls.connection.action_refresh_reference_data()
+        cls.accountant = new_test_user(
+            cls.env, login="hie_exact_billing",
+            groups="base.group_user,account.group_account_invoice",
+        )
+        cls.manager = new_test_user(
+            cls.env, login="hie_exact_manager",
+            groups="base.group_user,account.group_account_manager",
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.reset_exact_server()
+        self.store_fresh_tokens(self.connection)
+
+    def make_invoice(self, amount=100.0, date="2025-01-15", partner=None, move_type="out_invoice",
+                     post=True):
+        move = self.env["account.move"].create({
+            "move_type": move_type,
+            "partner_id": (partner or self.customer).id,
+            "invoice_date": date,
+            "journal_id": self.journal.id,
+            "invoice_line_ids": [(0, 0, {
+                "name": "Consultancy", "quantity": 1, "price_unit": amount,
+                "account_id": self.revenue.id, "tax_ids": [(6, 0, self.tax21.ids)],
+            })],
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def process(self, **kwargs):
+        report = self.connection._process_outbox(**kwargs)
+        self.env.invalidate_all()
+        return report

@@ -1,0 +1,144 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Two workers running the outbox at the same moment, on real PostgreSQL connections.
+
+The test's own transaction cannot be seen from other connections, so the fixtures are
+committed through a connection of their own and deleted at the end."""
+
+import threading
+import time
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, api
+from odoo.api import Transaction
+from odoo.sql_db import db_connect
+from odoo.tests import TransactionCase, tagged
+
+from ..services.exact.oauth import TokenState
+from ..services.testing.exact_server import CUSTOMER_ID, DEFAULT_DIVISION, REVENUE_ACCOUNT_ID
+from .exact_common import ExactServerMixin
+
+RECORDS = 12
+
+
+@tagged("post_install", "-at_install")
+class TestExactConcurrency(ExactServerMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_exact_server()
+
+    def setUp(self):
+        super().setUp()
+        self.db = db_connect(self.env.cr.dbname)
+        with self.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            company = env.ref("base.main_company")
+            tokens = TokenState.from_token_response(self.server.issue_tokens(), time.time())
+            connection = env["accounting.connection"].create({
+                "company_id": company.id, "base_url": self.server.base_url,
+                "client_id": self.server.client_id, "client_secret": self.server.client_secret,
+                "division": DEFAULT_DIVISION, "state": "connected",
+                "exact_access_token": tokens.access_token,
+                "exact_refresh_token": tokens.refresh_token,
+                "exact_token_expires_at": tokens.expires_at,
+                "exact_token_issued_at": tokens.issued_at,
+            })
+            self.connection_id = connection.id
+            account = env["account.account"].search([("account_type", "=", "income")], limit=1)
+            tax = env["account.tax"].search([("type_tax_use", "=", "sale")], limit=1)
+            journal = env["account.journal"].search([("type", "=", "sale")], limit=1)
+            refs = env["accounting.reference"].create([
+                {"connection_id": connection.id, "kind": "gl_account",
+                 "remote_id": REVENUE_ACCOUNT_ID, "code": "8000", "balance_type": "W"},
+                {"connection_id": connection.id, "kind": "vat_code", "remote_id": "vat-2",
+                 "code": "2", "percentage": 0.21},
+                {"connection_id": connection.id, "kind": "journal", "remote_id": "journal-70",
+                 "code": "70", "journal_type": 20},
+            ])
+            env["accounting.mapping"].create([
+                {"connection_id": connection.id, "kind": "account", "account_id": account.id,
+                 "reference_id": refs[0].id},
+                {"connection_id": connection.id, "kind": "tax", "tax_id": tax.id,
+                 "reference_id": refs[1].id},
+                {"connection_id": connection.id, "kind": "journal", "journal_id": journal.id,
+                 "reference_id": refs[2].id},
+                {"connection_id": connection.id, "kind": "partner",
+                 "partner_id": company.partner_id.id, "remote_id": CUSTOMER_ID},
+            ])
+            self.references = [f"CONC/{number:03d}" for number in range(RECORDS)]
+            env["accounting.outbox"].create([{
+                "connection_id": connection.id, "res_model": "res.company",
+                "res_id": company.id, "reference": reference, "kind": "sales_entry",
+                "payload": {
+                    "number": reference, "date": "2025-01-15", "credit_note": False,
+                    "partner_id": company.partner_id.id, "journal_id": journal.id,
+                    "lines": [{"account_id": account.id, "tax_id": tax.id, "amount": 100.0}],
+                },
+            } for reference in self.references])
+        self.addCleanup(self._delete_fixtures)
+
+    def _delete_fixtures(self):
+        with self.db.cursor() as cr:
+            cr.execute("DELETE FROM accounting_outbox WHERE connection_id = %s",
+                       (self.connection_id,))
+            cr.execute("DELETE FROM mail_followers WHERE res_model = 'accounting.connection' "
+                       "AND res_id = %s", (self.connection_id,))
+            cr.execute("DELETE FROM mail_message WHERE model = 'accounting.connection' "
+                       "AND res_id = %s", (self.connection_id,))
+            cr.execute("DELETE FROM accounting_connection WHERE id = %s", (self.connection_id,))
+
+    def cursor(self):
+        """A real cursor of its own, bound to the loaded registry (the registry lock is
+        held by the test runner, so it must not be looked up by name)."""
+        cr = self.db.cursor()
+        cr.transaction = Transaction(self.registry)
+        return cr
+
+    def _worker(self, barrier, reports, errors):
+        try:
+            barrier.wait(timeout=30)
+            with self.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                connection = env["accounting.connection"].browse(self.connection_id)
+                reports.append(connection._process_outbox(cursor_factory=self.cursor))
+        except Exception as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    def _run_workers(self, count=2):
+        barrier, reports, errors = threading.Barrier(count), [], []
+        threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
+                   for _index in range(count)]
+        with patch.object(type(self.env["accounting.connection"]), "_get_batch_size",
+                          lambda self: 2):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+        self.assertFalse([thread for thread in threads if thread.is_alive()])
+        self.assertFalse(errors, errors)
+        return reports
+
+    def _states(self):
+        with self.db.cursor() as cr:
+            cr.execute("SELECT state, count(*) FROM accounting_outbox WHERE connection_id = %s "
+                       "GROUP BY state", (self.connection_id,))
+            return dict(cr.fetchall())
+
+    def test_two_workers_post_each_record_once_and_refresh_once(self):
+        # Exact considers the access token expired: both workers get a 401 and renew.
+        self.server.clock.advance(600)
+        self.server.revoke_access_tokens()
+        reports = self._run_workers()
+        # records both workers skipped (each saw the other's reservation) go in a next run
+        reports += self._run_workers(1)
+        self.assertEqual(self._states(), {"sent": RECORDS}, reports)
+        self.assertEqual(sum(report.posted for report in reports), RECORDS)
+        counts = self.server.entries_by_ref()
+        self.assertEqual({reference: counts[reference] for reference in self.references},
+                         dict.fromkeys(self.references, 1))
+        self.assertEqual(self.server.calls[("POST", "salesentry/SalesEntries")], RECORDS)
+        self.assertEqual(self.server.token_calls["refresh_token"], 1)
+        with self.db.cursor() as cr:
+            cr.execute("SELECT state FROM accounting_connection WHERE id = %s",
+                       (self.connection_id,))
+            self.assertEqual(cr.fetchone()[0], "connected")

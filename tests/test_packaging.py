@@ -1,0 +1,38 @@
+"""The addon builds as an ``odoo-addon-*`` wheel that declares its external dependencies."""
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ADDON = Path(__file__).resolve().parent.parent / "hours_invoicing_exact"
+
+
+def test_manifest_declares_external_dependencies():
+    manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
+    assert manifest["license"] == "LGPL-3"
+    assert set(manifest["depends"]) == {"hr_timesheet", "account"}
+    assert set(manifest["external_dependencies"]["python"]) >= {
+        "requests", "zeep", "python-stdnum"
+    }
+
+
+def test_wheel_metadata(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path), str(ADDON)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("odoo_addon_hours_invoicing_exact-18.0.*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        requires = {
+            line.split(":", 1)[1].strip().split(" ")[0].split("=")[0].split(">")[0]
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist:")
+        }
+    assert {"requests", "zeep", "python-stdnum"} <= requires
+    assert any(n.startswith("odoo/addons/hours_invoicing_exact/__manifest__.py") for n in names)
+    assert any(n.endswith("services/rates.py") for n in names)
