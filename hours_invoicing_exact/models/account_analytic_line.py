@@ -466,33 +466,70 @@ class AccountAnalyticLine(models.Model):
         :param links: iterable of ``(booking line id, invoice line id or False, invoice id or
             False)``; ``(id, False, False)`` releases the line.
 
-        One UPDATE for the whole batch (the ORM's write would run the per-line timesheet
-        write hooks on every hour of a large invoice run); the cache is invalidated and the
-        fields depending on the links (billing status, ...) are marked for recomputation.
+        One UPDATE for the whole batch writes the links *and* the billing status that follows
+        from them (the same rule as :meth:`_compute_billing_status`), so that every line is
+        written once: the ORM's write would run the per-line timesheet write hooks, and
+        recomputing the status after a raw link update would write every line a second time.
+        The cache receives the written values and the dependents of the fields are notified
+        (the billing status itself is protected: it is already right).
         """
         links = list(links)
         if not links:
             return
-        fnames = ["invoice_id", "invoice_line_id"]
-        self.flush_model(fnames)
+        fnames = ["invoice_id", "invoice_line_id", "billing_status"]
+        lines = self.browse([link[0] for link in links])
+        # the status is derived from these in SQL: settle pending writes and computations
+        lines.flush_recordset([*fnames, "booking_project_id", "is_direct"])
+        self.env["project.project"].flush_model(["invoicing_type"])
+        # dependents of the current links (e.g. the booking figures of a released invoice);
+        # the status is written below with the links, it is not to be recomputed
+        status_field = self._fields["billing_status"]
+        with self.env.protecting([status_field], lines):
+            lines.modified(fnames, before=True)
         self.env.cr.execute(
             """
             UPDATE account_analytic_line aal
-               SET invoice_line_id = v.line_id, invoice_id = v.move_id
+               SET invoice_line_id = v.line_id,
+                   invoice_id = v.move_id,
+                   billing_status = CASE
+                       WHEN aal.booking_project_id IS NULL THEN NULL
+                       WHEN v.move_id IS NOT NULL THEN 'invoiced'
+                       WHEN aal.is_direct AND (
+                           SELECT p.invoicing_type FROM project_project p
+                            WHERE p.id = aal.booking_project_id
+                       ) = 'time_material' THEN 'to_invoice'
+                       ELSE 'not_billable'
+                   END,
+                   write_uid = %s,
+                   write_date = (now() AT TIME ZONE 'UTC')
               FROM unnest(%s::int[], %s::int[], %s::int[]) AS v(id, line_id, move_id)
              WHERE aal.id = v.id
+         RETURNING aal.id, aal.billing_status
             """,
             (
-                [link[0] for link in links],
+                self.env.uid,
+                lines.ids,
                 [link[1] or None for link in links],
                 [link[2] or None for link in links],
             ),
         )
-        lines = self.browse([link[0] for link in links])
-        self.invalidate_model(fnames)
+        status = dict(self.env.cr.fetchall())
+        lines = lines.browse([line_id for line_id in lines.ids if line_id in status])
+        if not lines:
+            return
+        link_by_id = {link[0]: link for link in links}
+        cache = self.env.cache
+        cache.update(lines, self._fields["invoice_line_id"],
+                     [link_by_id[line_id][1] or None for line_id in lines.ids])
+        cache.update(lines, self._fields["invoice_id"],
+                     [link_by_id[line_id][2] or None for line_id in lines.ids])
+        cache.update(lines, self._fields["billing_status"],
+                     [status[line_id] for line_id in lines.ids])
+        lines.invalidate_recordset(["write_uid", "write_date"])
         self.env["account.move.line"].invalidate_model(["hie_booking_line_ids"])
         self.env["account.move"].invalidate_model(["hie_booking_line_ids"])
-        lines.modified(fnames)
+        with self.env.protecting([status_field], lines):
+            lines.modified(fnames)
 
     def _hie_release(self):
         """Make these billed lines billable again."""

@@ -108,8 +108,14 @@ class ProjectProject(models.Model):
                 "Some of these hours are being invoiced by someone else at this moment. Nothing "
                 "was invoiced; try again in a moment: hours that are billed by then are left out."
             )) from exc
-        lines.invalidate_recordset(["invoice_id", "billing_status"])
-        return lines.browse(locked_ids)
+        locked = lines.browse(locked_ids)
+        # the lock read the committed state: the locked lines are unbilled, the others are not
+        # (any more); tell the cache instead of re-reading every line
+        lines.invalidate_recordset(["invoice_id", "invoice_line_id", "billing_status"])
+        cache = self.env.cache
+        cache.update(locked, lines._fields["invoice_id"], [None] * len(locked))
+        cache.update(locked, lines._fields["billing_status"], ["to_invoice"] * len(locked))
+        return locked
 
     @api.model
     def _hie_invoice_lines(self, lines, grouping, invoice_date, journal):
@@ -125,7 +131,7 @@ class ProjectProject(models.Model):
             ],
             aggregates=["unit_amount:sum", "revenue_amount:sum", "id:array_agg"],
         )
-        projects = lines.booking_project_id
+        projects = self.browse({group[0].id for group in groups})
         detail_projects = projects.filtered(lambda p: p.invoice_detail_level == "line")
         by_invoice = defaultdict(list)  # invoice key -> [line spec]
         detail_ids = []
