@@ -469,31 +469,6 @@ def _vat_figures(lines_by_key, vat_rows, vat_amounts, dropped_tax, vat_percentag
     return tuple(figures)
 
 
-class LazyTolerance:
-    """A VAT tolerance known between two bounds, computed exactly only when needed.
-
-    ``low <= exact() <= high`` must hold; :func:`build_entry` calls ``exact()`` only when the
-    rest lies strictly between the bounds, so the result is the same as with ``exact()``.
-    """
-
-    __slots__ = ("exact", "high", "low")
-
-    def __init__(self, low, high, exact):
-        self.low = _to_decimal(low, "low")
-        self.high = _to_decimal(high, "high")
-        self.exact = exact
-
-
-def _within_tolerance(rest, tolerance):
-    if isinstance(tolerance, LazyTolerance):
-        if rest <= tolerance.low:
-            return True
-        if rest > tolerance.high:
-            return False
-        return rest <= _to_decimal(tolerance.exact(), "vat_tolerance")
-    return rest <= _to_decimal(tolerance, "vat_tolerance")
-
-
 def _odoo_vat_lines(lines_by_key, vat_rows, vat_amounts, vat_percentages, vat_tolerance):
     """Spread Odoo's VAT per code over the lines of the code (``vat_rounding="odoo"``).
 
@@ -525,7 +500,7 @@ def _odoo_vat_lines(lines_by_key, vat_rows, vat_amounts, vat_percentages, vat_to
         tolerance = (vat_tolerance or {}).get(code)
         if tolerance is None:
             tolerance = Decimal("0.005") * (len(keys) + 1)
-        if not _within_tolerance(abs(rest), tolerance) or (rest and not keys):
+        if abs(rest) > _to_decimal(tolerance, "vat_tolerance") or (rest and not keys):
             wrong.append(VatFigure(code, pct, base, sum(computed.values(), ZERO), odoo_vat))
             continue
         if rest:
@@ -583,8 +558,7 @@ def build_entry(
     :param vat_percentages: ``{Exact VAT code: Decimal percentage}``, needed in ``vat_journal``.
     :param vat_rounding: ``"line"`` (default), ``"code"`` or ``"odoo"`` (VAT carried per line
         from Odoo's figures), see the module docstring.
-    :param vat_tolerance: ``{code: largest accepted rest}`` for ``vat_rounding="odoo"``; a
-        value may be a :class:`LazyTolerance` (exact value computed only when it matters).
+    :param vat_tolerance: ``{code: largest accepted rest}`` for ``vat_rounding="odoo"``.
     :param rounding_account: GL account code that takes the rounding residual.
     :param max_residual: largest residual accepted (default ``0.005 * (lines + 1)``).
     :raises VatMismatch: Exact's VAT would differ from Odoo's.
