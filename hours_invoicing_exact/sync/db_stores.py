@@ -219,6 +219,7 @@ class DbOutboxRepository:
         )
         row = cr.fetchone()
         if not row or row[0] != "connected":
+            self._end_claim()  # nothing reserved: close the cursor now, not when collected
             return []
         where = "connection_id = %s AND kind = %s AND state IN %s"
         params = [self.connection_id, self.kind, DUE_STATES]
@@ -232,6 +233,7 @@ class DbOutboxRepository:
         )
         ids = [r[0] for r in cr.fetchall()]
         if not ids:
+            self._end_claim()
             return []
         cr.execute("SAVEPOINT hie_outbox_claim")
         cr.execute(
@@ -259,6 +261,8 @@ class DbOutboxRepository:
                     last_error=error,
                 )
             )
+        if not records:
+            self._end_claim()
         return records
 
     def release(self, records):
