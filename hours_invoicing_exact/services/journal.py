@@ -33,6 +33,22 @@ VAT Exact generates ("rounding per line", the default ``vat_rounding="line"``)
     code. ``vat_rounding="code"`` instead rounds once per code:
     ``round_half_up(sum(line.amount) * pct / 100, 0.01)``.
 
+VAT taken from Odoo (``vat_rounding="odoo"``, what the addon uses)
+    Odoo rounds VAT per invoice (or per invoice line), Exact per entry line it receives, so a
+    month of hundreds of invoices summed into one line per (account, code) differs from Odoo by
+    a few cents in most months: the two modes above would then refuse the entry with
+    :class:`VatMismatch` every month. In this mode every line carries its VAT explicitly
+    (``EntryLine.vat_amount``, sent to Exact as ``AmountVATFC``), so Exact books Odoo's VAT to
+    the cent and its VAT return equals Odoo's. Odoo's VAT of a code (its VAT rows, or the
+    ``tax_amount`` of its base rows) is spread over the lines of the code: each line gets
+    ``round_half_up(amount * pct / 100, 0.01)`` and the rest - the accumulated per-invoice
+    rounding - goes to the line of the code with the largest absolute amount (first in key
+    order on a tie). The rest may not exceed ``vat_tolerance[code]`` (default
+    ``0.005 * (lines of the code + 1)``; the addon passes half a cent per source invoice): a
+    larger difference is not rounding but a wrong percentage or VAT code mapping, and raises
+    :class:`VatMismatch`. VAT rows without a VAT code, or a code whose lines cancel out while
+    its VAT does not, cannot be carried and raise as well.
+
 Rounding rule (the entry always balances to the cent)
     1. Row balances are summed per line key in full ``Decimal`` precision; each line is then
        rounded once to cents, ``ROUND_HALF_UP`` (half away from zero, like Odoo's float_round).
@@ -81,6 +97,8 @@ __all__ = [
     "build_entry",
     "expected_vat",
     "diff_entries",
+    "diff_entries_with_vat",
+    "VAT_FROM_ODOO",
     "reverse_entry",
     "reconcile",
     "to_exact_payload",
@@ -95,6 +113,7 @@ VAT_JOURNAL = "vat_journal"
 NO_VAT = "no_vat"
 VAT_MODES = (VAT_JOURNAL, NO_VAT)
 VAT_ROUNDINGS = ("line", "code")
+VAT_FROM_ODOO = "odoo"
 TAX_ROLES = ("base", "tax", None)
 RELATION_TYPES = ("receivable", "payable")
 ROUNDING_DESCRIPTION = "rounding difference"
@@ -207,6 +226,7 @@ class EntryLine:
     relation: str
     amount: Decimal
     description: str = ""
+    vat_amount: Decimal | None = None
 
     @property
     def key(self):
@@ -335,6 +355,10 @@ class Entry:
         """Return ``{LineKey: amount}`` of the lines."""
         return {line.key: line.amount for line in self.lines}
 
+    def totals_with_vat(self):
+        """Return ``{LineKey: (amount, VAT carried by the line or 0)}``."""
+        return {line.key: (line.amount, line.vat_amount or ZERO) for line in self.lines}
+
 
 @dataclass(frozen=True, slots=True)
 class ReconcileLine:
@@ -445,7 +469,51 @@ def _vat_figures(lines_by_key, vat_rows, vat_amounts, dropped_tax, vat_percentag
     return tuple(figures)
 
 
-def _balanced_lines(lines_by_key, vat_total, rounding_account, max_residual):
+def _odoo_vat_lines(lines_by_key, vat_rows, vat_amounts, vat_percentages, vat_tolerance):
+    """Spread Odoo's VAT per code over the lines of the code (``vat_rounding="odoo"``).
+
+    Return ``(line_vat, figures)``: ``{LineKey: VAT}`` and one :class:`VatFigure` per code.
+    """
+    if vat_rows.get(""):
+        raise JournalError(
+            f"VAT lines of {vat_rows['']} without a VAT code cannot be carried by the entry"
+        )
+    for code in set(vat_rows) & set(vat_amounts):
+        if vat_rows[code] and vat_amounts[code]:
+            raise JournalError(
+                f"Odoo's VAT of code {code!r} is given twice (VAT rows and tax_amount); "
+                "the query must provide one of them"
+            )
+    by_code = {}
+    for key in sorted(lines_by_key):
+        if key.vat_code:
+            by_code.setdefault(key.vat_code, []).append(key)
+    line_vat, figures, wrong = {}, [], []
+    codes = sorted(set(by_code) | {c for c in set(vat_rows) | set(vat_amounts) if c})
+    for code in codes:
+        keys = by_code.get(code, [])
+        pct = _percentage(vat_percentages, code)
+        odoo_vat = quantize(vat_rows.get(code, ZERO) + vat_amounts.get(code, ZERO))
+        base = sum((lines_by_key[key] for key in keys), ZERO)
+        computed = {key: quantize(lines_by_key[key] * pct / 100) for key in keys}
+        rest = odoo_vat - sum(computed.values(), ZERO)
+        tolerance = (vat_tolerance or {}).get(code)
+        if tolerance is None:
+            tolerance = Decimal("0.005") * (len(keys) + 1)
+        if abs(rest) > _to_decimal(tolerance, "vat_tolerance") or (rest and not keys):
+            wrong.append(VatFigure(code, pct, base, sum(computed.values(), ZERO), odoo_vat))
+            continue
+        if rest:
+            largest = max(keys, key=lambda k: (abs(lines_by_key[k]), [-ord(c) for c in str(k)]))
+            computed[largest] += rest
+        line_vat.update(computed)
+        figures.append(VatFigure(code, pct, base, odoo_vat, odoo_vat))
+    if wrong:
+        raise VatMismatch(wrong)
+    return line_vat, tuple(figures)
+
+
+def _balanced_lines(lines_by_key, vat_total, rounding_account, max_residual, line_vat=None):
     """Add the rounding residual (rule 3/4 of the module docstring); return sorted lines."""
     residual = -(sum(lines_by_key.values(), ZERO) + vat_total)
     descriptions = {}
@@ -465,8 +533,9 @@ def _balanced_lines(lines_by_key, vat_total, rounding_account, max_residual):
         key = LineKey(rounding_account)
         lines_by_key[key] = lines_by_key.get(key, ZERO) + residual
         descriptions[key] = ROUNDING_DESCRIPTION
+    line_vat = line_vat or {}
     return tuple(
-        EntryLine(*key, amount, descriptions.get(key, ""))
+        EntryLine(*key, amount, descriptions.get(key, ""), line_vat.get(key))
         for key, amount in sorted(lines_by_key.items())
         if amount
     )
@@ -480,13 +549,16 @@ def build_entry(
     vat_rounding="line",
     rounding_account=None,
     max_residual=None,
+    vat_tolerance=None,
 ):
     """Build the balanced memorial entry of a period from the ``GROUP BY`` rows.
 
     :param rows: iterable of :class:`JournalRow` or mappings with its fields; any order.
     :param header: :class:`EntryHeader`; its ``vat_mode`` selects the VAT mode.
     :param vat_percentages: ``{Exact VAT code: Decimal percentage}``, needed in ``vat_journal``.
-    :param vat_rounding: ``"line"`` (default) or ``"code"``, see the module docstring.
+    :param vat_rounding: ``"line"`` (default), ``"code"`` or ``"odoo"`` (VAT carried per line
+        from Odoo's figures), see the module docstring.
+    :param vat_tolerance: ``{code: largest accepted rest}`` for ``vat_rounding="odoo"``.
     :param rounding_account: GL account code that takes the rounding residual.
     :param max_residual: largest residual accepted (default ``0.005 * (lines + 1)``).
     :raises VatMismatch: Exact's VAT would differ from Odoo's.
@@ -496,12 +568,17 @@ def build_entry(
     lines_by_key = {key: quantize(amount) for key, amount in sums.items()}
     lines_by_key = {key: amount for key, amount in lines_by_key.items() if amount}
     vat = ()
-    if header.vat_mode == VAT_JOURNAL:
+    line_vat = None
+    if header.vat_mode == VAT_JOURNAL and vat_rounding == VAT_FROM_ODOO:
+        line_vat, vat = _odoo_vat_lines(
+            lines_by_key, vat_rows, vat_amounts, vat_percentages or {}, vat_tolerance
+        )
+    elif header.vat_mode == VAT_JOURNAL:
         vat = _vat_figures(
             lines_by_key, vat_rows, vat_amounts, dropped_tax, vat_percentages or {}, vat_rounding
         )
     vat_total = sum((f.exact_vat for f in vat), ZERO)
-    lines = _balanced_lines(lines_by_key, vat_total, rounding_account, max_residual)
+    lines = _balanced_lines(lines_by_key, vat_total, rounding_account, max_residual, line_vat)
     return Entry(header, lines, vat)
 
 
@@ -568,10 +645,59 @@ def diff_entries(
     return Entry(header, lines, vat)
 
 
+def diff_entries_with_vat(sent, current, header):
+    """Correction entry for entries built with ``vat_rounding="odoo"``.
+
+    ``sent`` and ``current`` are :class:`Entry` objects or ``{LineKey: (amount, VAT)}``
+    (:meth:`Entry.totals_with_vat`) of balanced entries; the correction carries ``current -
+    sent`` per line key for both the amount and the VAT the line carries, so it balances and
+    moves Exact's VAT by exactly the change of Odoo's VAT. Keys without a difference are left
+    out; an entry without lines needs no sending.
+    """
+
+    def _pairs(value):
+        if isinstance(value, Entry):
+            return value.totals_with_vat()
+        return {
+            LineKey(*key): (_to_decimal(amount, "total"), _to_decimal(vat or 0, "VAT"))
+            for key, (amount, vat) in value.items()
+        }
+
+    sent, current = _pairs(sent), _pairs(current)
+    lines, figures = [], {}
+    for key in sorted(set(sent) | set(current)):
+        amount0, vat0 = sent.get(key, (ZERO, ZERO))
+        amount1, vat1 = current.get(key, (ZERO, ZERO))
+        amount, vat = amount1 - amount0, vat1 - vat0
+        if not amount and not vat:
+            continue
+        if vat and not key.vat_code:
+            raise JournalError(f"VAT on line {tuple(key)} without a VAT code")
+        lines.append(EntryLine(*key, amount, "", vat if key.vat_code else None))
+        if key.vat_code:
+            base_total, vat_total = figures.get(key.vat_code, (ZERO, ZERO))
+            figures[key.vat_code] = (base_total + amount, vat_total + vat)
+    vat = tuple(
+        VatFigure(code, None, base, vat_amount, vat_amount)
+        for code, (base, vat_amount) in sorted(figures.items())
+    )
+    entry = Entry(header, tuple(lines), vat)
+    if entry.balance:
+        raise UnbalancedEntry("the totals given are not those of balanced entries")
+    return entry
+
+
 def reverse_entry(entry, header):
     """Return an entry that cancels ``entry`` (all amounts negated), under ``header``."""
     lines = tuple(
-        EntryLine(line.gl_account, line.vat_code, line.relation, -line.amount, line.description)
+        EntryLine(
+            line.gl_account,
+            line.vat_code,
+            line.relation,
+            -line.amount,
+            line.description,
+            None if line.vat_amount is None else -line.vat_amount,
+        )
         for line in entry.lines
     )
     vat = tuple(
@@ -629,6 +755,8 @@ def to_exact_payload(entry, gl_account_guids, relation_guids=None):
             "Description": description,
             "Date": date,
         }
+        if line.vat_amount is not None and header.vat_mode == VAT_JOURNAL and line.vat_code:
+            payload_line["AmountVATFC"] = float(quantize(line.vat_amount))
         if line.relation:
             payload_line["Account"] = _guid(
                 relation_guids if relation_guids is not None else {}, line.relation, "relation"

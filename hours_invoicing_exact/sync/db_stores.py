@@ -220,6 +220,7 @@ class DbOutboxRepository:
         )
         row = cr.fetchone()
         if not row or row[0] != "connected":
+            self._end_claim()  # nothing reserved: close the cursor now, not when collected
             return []
         where = "connection_id = %s AND kind = %s AND state IN %s"
         params = [self.connection_id, self.kind, DUE_STATES]
@@ -265,6 +266,8 @@ class DbOutboxRepository:
                     last_error=error,
                 )
             )
+        if not records:
+            self._end_claim()
         return records
 
     def release(self, records):

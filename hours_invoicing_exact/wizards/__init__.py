@@ -1,1 +1,6 @@
-from . import invoice_link_wizard, project_invoice_wizard
+from . import (
+    invoice_link_wizard,
+    period_entry_preview,
+    period_reconcile,
+    project_invoice_wizard,
+)

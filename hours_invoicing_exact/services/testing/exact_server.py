@@ -15,7 +15,9 @@ It speaks the protocol described in the project reference (part A), on
 * the entities the client uses, in memory: ``current/Me``, ``hrm/Divisions``,
   ``system/Divisions``, ``crm/Accounts``, ``financial/GLAccounts``, ``vat/VATCodes``,
   ``financial/Journals``, ``salesentry/SalesEntries``,
-  ``generaljournalentry/GeneralJournalEntries`` and
+  ``generaljournalentry/GeneralJournalEntries`` (VAT lines generated from ``VATCode``:
+  the line's ``AmountVATFC`` when given, else the amount times the percentage, and counted
+  in the balance check), ``generaljournalentry/GeneralJournalEntryLines`` and
   ``read/financial/JournalStatusByFinancialPeriod``; OData ``$filter`` (``eq``, ``ne``,
   ``gt``, ``ge``, ``lt``, ``le``, ``and``, ``or``, parentheses, ``trim()``, ``guid'..'``),
   ``$select``, ``$top`` and pages of 60 rows linked by ``__next``;
@@ -52,7 +54,11 @@ MIN_REFRESH_INTERVAL = 570
 REFRESH_TOKEN_LIFETIME = 30 * 86400
 AUTHORIZATION_CODE_LIFETIME = 180
 #: Entities whose GET needs ``$select`` (or ``$top=1``), as Exact demands for some.
-SELECT_REQUIRED = {"salesentry/SalesEntries", "generaljournalentry/GeneralJournalEntries"}
+SELECT_REQUIRED = {
+    "salesentry/SalesEntries",
+    "generaljournalentry/GeneralJournalEntries",
+    "generaljournalentry/GeneralJournalEntryLines",
+}
 #: Well-known ids of the seeded data.
 CUSTOMER_ID = "0b0c0a57-0000-4000-8000-000000000001"
 REVENUE_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000008000"
@@ -267,6 +273,7 @@ class ExactServer:
         self.journals: list[dict] = []
         self.sales_entries: list[dict] = []
         self.general_journal_entries: list[dict] = []
+        self.general_journal_entry_lines: list[dict] = []
         self.journal_status: list[dict] = []
         self.calls: collections.Counter = collections.Counter()
         self.statuses: collections.Counter = collections.Counter()
@@ -654,6 +661,7 @@ class ExactServer:
             "financial/Journals": self.journals,
             "salesentry/SalesEntries": self.sales_entries,
             "generaljournalentry/GeneralJournalEntries": self.general_journal_entries,
+            "generaljournalentry/GeneralJournalEntryLines": self.general_journal_entry_lines,
             "read/financial/JournalStatusByFinancialPeriod": self.journal_status,
         }.get(resource)
         if store is None:
@@ -830,21 +838,54 @@ class ExactServer:
             year, period = day.year, day.month
         self._check_open(division, journal_code, year, period)
         total = 0.0
+        entry_id = str(uuid.uuid4())
+        stored_lines = []
         for line in lines:
             if self._find(self.gl_accounts, division, "ID", line.get("GLAccount")) is None:
                 raise _BusinessError("Invalid reference: G/L account")
+            amount = float(line.get("AmountFC") or 0.0)
+            vat_amount = 0.0
             if line.get("VATCode"):
                 if not journal["AllowVAT"]:
                     raise _BusinessError("Not allowed: VAT-code")
-                if self._find_vat(division, line["VATCode"]) is None:
+                vat = self._find_vat(division, line["VATCode"])
+                if vat is None:
                     raise _BusinessError("Invalid reference: VAT code")
-            total += float(line.get("AmountFC") or 0.0)
+                # Exact generates the VAT line: the given AmountVATFC, else computed per line.
+                if line.get("AmountVATFC") is not None:
+                    vat_amount = float(line["AmountVATFC"])
+                else:
+                    vat_amount = _round_half_up(amount * vat["Percentage"])
+            elif line.get("AmountVATFC"):
+                raise _BusinessError("Mandatory: VAT code")
+            total += amount + vat_amount
+            stored_lines.append(
+                {
+                    "Division": division,
+                    "ID": str(uuid.uuid4()),
+                    "EntryID": entry_id,
+                    "JournalCode": journal_code,
+                    "FinancialYear": year,
+                    "FinancialPeriod": period,
+                    "GLAccount": line.get("GLAccount"),
+                    "AmountFC": amount,
+                    "VATCode": line.get("VATCode") or "",
+                    "AmountVATFC": vat_amount,
+                    "Account": line.get("Account"),
+                    "Description": line.get("Description"),
+                    "Date": line.get("Date"),
+                }
+            )
         if abs(total) > 0.005:
             raise _BusinessError("The entry is not in balance.")
+        number = self._next_number(division, journal_code)
+        for stored in stored_lines:
+            stored["EntryNumber"] = number
+        self.general_journal_entry_lines.extend(stored_lines)
         entry = {
             "Division": division,
-            "EntryID": str(uuid.uuid4()),
-            "EntryNumber": self._next_number(division, journal_code),
+            "EntryID": entry_id,
+            "EntryNumber": number,
             "JournalCode": journal_code,
             "FinancialYear": year,
             "FinancialPeriod": period,
@@ -856,6 +897,13 @@ class ExactServer:
         }
         self.general_journal_entries.append(entry)
         return entry
+
+
+def _round_half_up(value: float) -> float:
+    """Round to cents, half away from zero (Exact's VAT rounding as modelled here)."""
+    cents = abs(value) * 100
+    rounded = int(cents + 0.5 + 1e-9) / 100
+    return rounded if value >= 0 else -rounded
 
 
 class _BusinessError(Exception):
