@@ -18,7 +18,6 @@ PROJECT_COLUMNS = {
 LINE_COLUMNS = {
     "booking_project_id": "int4",
     "booking_kind": "varchar",
-    "principal_id": "int4",
     "cost_amount": "numeric",
     "revenue_amount": "numeric",
     "revenue_unit_rate": "numeric",
@@ -87,7 +86,6 @@ def fill_line_defaults(cr, line_ids=None):
         UPDATE account_analytic_line l
            SET booking_project_id = b.project_id,
                booking_kind = b.kind,
-               principal_id = p.partner_id,
                cost_amount = -l.amount,
                revenue_amount = CASE
                    WHEN b.project_id IS NULL THEN 0

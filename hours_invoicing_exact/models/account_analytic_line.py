@@ -34,10 +34,7 @@ class AccountAnalyticLine(models.Model):
         store=True,
     )
     invoicing_type = fields.Selection(related="booking_project_id.invoicing_type")
-    principal_id = fields.Many2one(
-        related="booking_project_id.partner_id", string="Principal", store=True,
-        index="btree_not_null",
-    )
+    principal_id = fields.Many2one(related="booking_project_id.partner_id", string="Principal")
     cost_unit_price = fields.Float(
         string="Unit Cost",
         digits="Product Price",
@@ -46,10 +43,11 @@ class AccountAnalyticLine(models.Model):
     )
     cost_amount = fields.Monetary(
         string="Cost",
-        compute="_compute_cost_amount",
-        store=True,
+        readonly=True,
+        copy=False,
         help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
-        "the goods or services.",
+        "the goods or services. Kept equal to minus the amount by create and write, in the "
+        "same statement (hr_timesheet writes the cost of every new timesheet line by line).",
     )
     revenue_amount = fields.Monetary(
         string="Revenue",
@@ -171,10 +169,6 @@ class AccountAnalyticLine(models.Model):
             for line in revenue_lines
         )
         self._hie_assign(values)
-
-    @api.depends("amount")
-    def _compute_cost_amount(self):
-        self._hie_assign((line, {"cost_amount": -line.amount}) for line in self)
 
     @api.depends("booking_project_id.invoicing_type", "product_id")
     def _compute_is_direct(self):
@@ -356,6 +350,7 @@ class AccountAnalyticLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            vals["cost_amount"] = -vals.get("amount", 0.0)
             self._hie_check_override_rights(vals)
             if vals.get("project_id") and not vals.get("product_id"):
                 project = self.env["project.project"].sudo().browse(vals["project_id"])
@@ -366,8 +361,13 @@ class AccountAnalyticLine(models.Model):
         return lines
 
     def write(self, vals):
-        self._hie_check_billing_lock(vals)
+        # hr_timesheet writes the cost of every new timesheet line by line: keep that path
+        # free of checks that cannot apply to it
+        if set(self._get_protected_fields()).intersection(vals):
+            self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
+        if "amount" in vals:
+            vals = dict(vals, cost_amount=-vals["amount"])
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
             self.mapped("revenue_amount")
@@ -377,7 +377,9 @@ class AccountAnalyticLine(models.Model):
         if {"cost_unit_price", "unit_amount"} & set(vals):
             self._hie_sync_cost_amount()
         if "amount" in vals:
-            self.filtered(lambda line: line.booking_kind == "cost")._hie_mark_revenue_to_recompute()
+            self.filtered(
+                lambda line: not line.project_id and line.booking_kind == "cost"
+            )._hie_mark_revenue_to_recompute()
         if moving:
             moved = self.filtered(
                 lambda line: line.booking_project_id
@@ -440,7 +442,8 @@ class AccountAnalyticLine(models.Model):
 
     def _hie_check_billing_lock(self, vals=None):
         """Refuse changing protected fields (``vals``) or deleting (``vals`` is None) billed
-        booking lines, naming the invoice. Every write and unlink passes here."""
+        booking lines, naming the invoice. Every write of a protected field and every unlink
+        passes here."""
         billed = self.sudo().filtered("invoice_id")
         for line in billed:
             if vals is None:
