@@ -19,7 +19,6 @@ python benchmarks/bench_analysis.py [--lines 1000000] [--runs 3] [--keep-db]
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,12 +37,7 @@ MEASURES = ["hours", "billed_hours", "unbilled_hours", "cost_amount", "revenue_a
 
 
 def prepare_database():
-    template = run_tests.ensure_template()
-    run_tests.psql("-c", f'DROP DATABASE IF EXISTS "{DB}"')
-    subprocess.run(["createdb", "-T", template, DB], check=True)
-    res = run_tests.run(run_tests.odoo_cmd(DB, "-i", run_tests.ADDON, "--log-level", "warn"))
-    if res.returncode:
-        raise SystemExit("installing the addon failed")
+    run_tests.database_from_template(DB)
 
 
 def populate(env, lines):

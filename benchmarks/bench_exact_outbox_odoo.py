@@ -23,7 +23,6 @@ Needs Odoo 18 ($ODOO_SRC) and PostgreSQL, like the test suite.
 
 import argparse
 import collections
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,12 +43,7 @@ REFERENCE_RESOURCES = {
 
 
 def prepare_database():
-    template = run_tests.ensure_template()
-    run_tests.psql("-c", f'DROP DATABASE IF EXISTS "{DB}"')
-    subprocess.run(["createdb", "-T", template, DB], check=True)
-    res = run_tests.run(run_tests.odoo_cmd(DB, "-i", run_tests.ADDON, "--log-level", "warn"))
-    if res.returncode:
-        raise SystemExit("installing the addon failed")
+    run_tests.database_from_template(DB)
 
 
 def classify(server):

@@ -20,7 +20,6 @@ Needs Odoo 18 and PostgreSQL, like the test suite.
 import argparse
 import datetime as dt
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -39,12 +38,7 @@ DB = "hie_bench_period"
 
 
 def prepare_database():
-    template = run_tests.ensure_template()
-    run_tests.psql("-c", f'DROP DATABASE IF EXISTS "{DB}"')
-    subprocess.run(["createdb", "-T", template, DB], check=True)
-    res = run_tests.run(run_tests.odoo_cmd(DB, "-i", run_tests.ADDON, "--log-level", "warn"))
-    if res.returncode:
-        raise SystemExit("installing the addon failed")
+    run_tests.database_from_template(DB)
 
 
 def columns(cr, table):

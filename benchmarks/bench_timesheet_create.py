@@ -13,7 +13,6 @@ Needs Odoo 18 ($ODOO_SRC) and PostgreSQL, like the test suite.
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,14 +27,9 @@ from odoo.modules.registry import Registry  # noqa: E402
 
 
 def prepare_databases():
-    template = run_tests.ensure_template()
     plain, ours = "hie_bench_plain", "hie_bench_addon"
-    for db in (plain, ours):
-        run_tests.psql("-c", f'DROP DATABASE IF EXISTS "{db}"')
-        subprocess.run(["createdb", "-T", template, db], check=True)
-    res = run_tests.run(run_tests.odoo_cmd(ours, "-i", run_tests.ADDON, "--log-level", "warn"))
-    if res.returncode:
-        raise SystemExit("installing the addon failed")
+    run_tests.database_from_template(plain, "base")  # the template as it is: hr_timesheet only
+    run_tests.database_from_template(ours)
     return plain, ours
 
 

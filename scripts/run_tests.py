@@ -120,6 +120,16 @@ def ensure_template():
     return name
 
 
+def database_from_template(name, modules=None):
+    """(Re)create database ``name`` from the template and install ``modules`` (default: the
+    addon) into it; for benchmarks and tools."""
+    psql("-c", f'DROP DATABASE IF EXISTS "{name}"')
+    subprocess.run(["createdb", "-T", ensure_template(), name], check=True)
+    res = run(odoo_cmd(name, "-i", modules or ADDON, "--log-level", "warn"))
+    if res.returncode:
+        raise SystemExit(f"installing {modules or ADDON} into {name} failed")
+
+
 def odoo_part(tally, keep_db=False, tags=None):
     template = ensure_template()
     db = f"hie_test_{os.getpid()}"

@@ -136,3 +136,18 @@ class ExactCase(ExactServerMixin, TransactionCase):
         report = self.connection._process_outbox(**kwargs)
         self.env.invalidate_all()
         return report
+
+
+def connected_connection(env, company, server):
+    """An Exact connection of ``company`` to the local ``server`` holding a fresh token chain
+    (for tests that commit their fixtures in their own cursors)."""
+    tokens = TokenState.from_token_response(server.issue_tokens(), time.time())
+    return env["accounting.connection"].create({
+        "company_id": company.id, "base_url": server.base_url,
+        "client_id": server.client_id, "client_secret": server.client_secret,
+        "division": DEFAULT_DIVISION, "state": "connected",
+        "exact_access_token": tokens.access_token,
+        "exact_refresh_token": tokens.refresh_token,
+        "exact_token_expires_at": tokens.expires_at,
+        "exact_token_issued_at": tokens.issued_at,
+    })

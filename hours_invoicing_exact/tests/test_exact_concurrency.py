@@ -13,9 +13,8 @@ from odoo.api import Transaction
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.exact.oauth import TokenState
-from ..services.testing.exact_server import CUSTOMER_ID, DEFAULT_DIVISION, REVENUE_ACCOUNT_ID
-from .exact_common import ExactServerMixin
+from ..services.testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
+from .exact_common import ExactServerMixin, connected_connection
 
 RECORDS = 12
 
@@ -34,16 +33,7 @@ class TestExactConcurrency(ExactServerMixin, TransactionCase):
         with self.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             company = env.ref("base.main_company")
-            tokens = TokenState.from_token_response(self.server.issue_tokens(), time.time())
-            connection = env["accounting.connection"].create({
-                "company_id": company.id, "base_url": self.server.base_url,
-                "client_id": self.server.client_id, "client_secret": self.server.client_secret,
-                "division": DEFAULT_DIVISION, "state": "connected",
-                "exact_access_token": tokens.access_token,
-                "exact_refresh_token": tokens.refresh_token,
-                "exact_token_expires_at": tokens.expires_at,
-                "exact_token_issued_at": tokens.issued_at,
-            })
+            connection = connected_connection(env, company, self.server)
             self.connection_id = connection.id
             account = env["account.account"].search([("account_type", "=", "income")], limit=1)
             tax = env["account.tax"].search([("type_tax_use", "=", "sale")], limit=1)

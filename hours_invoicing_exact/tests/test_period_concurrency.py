@@ -8,7 +8,6 @@ committed through a connection of their own and deleted at the end."""
 
 import collections
 import threading
-import time
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
@@ -16,14 +15,12 @@ from odoo.api import Transaction
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.exact.oauth import TokenState
 from ..services.testing.exact_server import (
     CUSTOMER_ID,
-    DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
 )
-from .exact_common import ExactServerMixin
+from .exact_common import ExactServerMixin, connected_connection
 
 RECORDS = 8
 KIND = "general_journal_entry"
@@ -43,16 +40,7 @@ class TestPeriodOutboxConcurrency(ExactServerMixin, TransactionCase):
         with self.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
             company = env.ref("base.main_company")
-            tokens = TokenState.from_token_response(self.server.issue_tokens(), time.time())
-            connection = env["accounting.connection"].create({
-                "company_id": company.id, "base_url": self.server.base_url,
-                "client_id": self.server.client_id, "client_secret": self.server.client_secret,
-                "division": DEFAULT_DIVISION, "state": "connected",
-                "exact_access_token": tokens.access_token,
-                "exact_refresh_token": tokens.refresh_token,
-                "exact_token_expires_at": tokens.expires_at,
-                "exact_token_issued_at": tokens.issued_at,
-            })
+            connection = connected_connection(env, company, self.server)
             self.connection_id = connection.id
             env["accounting.outbox"].create([{
                 "connection_id": connection.id, "res_model": "res.company",
