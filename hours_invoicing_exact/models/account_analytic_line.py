@@ -41,13 +41,14 @@ class AccountAnalyticLine(models.Model):
         help="For other costs entered by hand: the cost per unit; the line's cost is "
         "quantity × unit cost.",
     )
+    # Kept equal to minus the amount by create and write, in the same statement: hr_timesheet
+    # writes the cost of every new timesheet line by line, and a compute would follow each.
     cost_amount = fields.Monetary(
         string="Cost",
         readonly=True,
         copy=False,
         help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
-        "the goods or services. Kept equal to minus the amount by create and write, in the "
-        "same statement (hr_timesheet writes the cost of every new timesheet line by line).",
+        "the goods or services.",
     )
     revenue_amount = fields.Monetary(
         string="Revenue",

@@ -14,10 +14,10 @@ class AccountingOutbox(models.Model):
         ondelete={"general_journal_entry": "cascade"},
     )
 
-    def _get_adapter(self, client=None):
+    def _get_adapter(self, client=None, run_cache=None):
         if self[:1].kind == "general_journal_entry":
             # the period entry checked Exact's journal status before queueing the entry
             return ExactGeneralJournalAdapter(
                 client or self[:1].connection_id._get_exact_client(), check_period=False
             )
-        return super()._get_adapter(client)
+        return super()._get_adapter(client, run_cache=run_cache)
