@@ -88,7 +88,7 @@ class AccountingConnection(models.Model):
     oauth_state = fields.Char(groups=MANAGER_GROUP, copy=False)
     division_choice_id = fields.Many2one(
         "accounting.reference",
-        string="Division",
+        string="Choose Division",
         domain="[('connection_id', '=', id), ('kind', '=', 'division')]",
         copy=False,
     )
