@@ -247,7 +247,7 @@ class AccountingPeriodEntry(models.Model):
         numbers locally and shows that the relation will be looked up when sending.
         """
         build = PeriodBuild(period)
-        vat_mode = company.period_vat_mode
+        vat_mode = (company.period_vat_mode or "vat_journal")
         accounts = self.env["account.account"].browse({r["account_id"] for r in rows})
         taxes = self.env["account.tax"].browse({r["tax_id"] for r in rows if r["tax_id"]})
         partners = self.env["res.partner"].browse(
@@ -433,7 +433,7 @@ class AccountingPeriodEntry(models.Model):
             return entry
         header = journal.EntryHeader(
             f"C{company.id}", values["journal_code"], period, sequence,
-            vat_mode=company.period_vat_mode, currency=company.currency_id.name,
+            vat_mode=(company.period_vat_mode or "vat_journal"), currency=company.currency_id.name,
             financial_year=year, financial_period=fin_period,
         )
         if sent:
@@ -587,7 +587,7 @@ class AccountingPeriodEntry(models.Model):
         today = today or fields.Date.context_today(self)
         periods = self._periods_due(company, today)
         run = self.env["accounting.period.sync.run"].create({
-            "company_id": company.id, "mode": company.period_sync_mode,
+            "company_id": company.id, "mode": company.period_sync_mode or "document",
             "periods_checked": len(periods),
         })
         try:

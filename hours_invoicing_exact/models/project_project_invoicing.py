@@ -25,7 +25,6 @@ class ProjectProject(models.Model):
             ("line", "One invoice line per booking line"),
         ],
         default="summary",
-        required=True,
         help="How booking lines become invoice lines: summarized per activity (service "
         "product), employee and rate, or one invoice line per booking line.",
     )
@@ -37,7 +36,6 @@ class ProjectProject(models.Model):
     invoicing_frequency = fields.Selection(
         selection=[("manual", "Manual"), ("weekly", "Weekly"), ("monthly", "Monthly")],
         default="manual",
-        required=True,
         help="Weekly or monthly: a scheduled action invoices the hours of the closed week or "
         "month of this time & material project.",
     )

@@ -104,14 +104,22 @@ class ProjectProject(models.Model):
             "hie_other_costs": 4,
         }
 
+    def _hie_own_profitability(self):
+        """Whether our sections replace Odoo's for this project: not for projects invoiced
+        through sale orders (sale_project's billable projects keep Odoo's panel as it is)."""
+        return not ("allow_billable" in self._fields and any(self.mapped("allow_billable")))
+
     def _get_domain_aal_with_no_move_line(self):
         """project_account's "Other costs/revenues" must leave our booking lines to our own
         sections (only called when project_account, auto-installed, is there)."""
-        return super()._get_domain_aal_with_no_move_line() + [("booking_project_id", "=", False)]
+        domain = super()._get_domain_aal_with_no_move_line()
+        if not self._hie_own_profitability():
+            return domain
+        return domain + [("booking_project_id", "=", False)]
 
     def _get_profitability_items(self, with_action=True):
         items = super()._get_profitability_items(with_action)
-        if len(self) != 1:
+        if len(self) != 1 or not self._hie_own_profitability():
             return items
         items.setdefault("revenues", {"data": [], "total": {"invoiced": 0.0, "to_invoice": 0.0}})
         items.setdefault("costs", {"data": [], "total": {"billed": 0.0, "to_bill": 0.0}})

@@ -19,7 +19,6 @@ class ResCompany(models.Model):
         PERIOD_SYNC_MODES,
         string="Exact sync mode",
         default="document",
-        required=True,
         help="Per document: every invoice as a sales entry. Per day / per month: one memorial "
         "entry per period with all movements of the included journals. Manual: memorial "
         "entries are only sent from the preview.",
@@ -43,7 +42,6 @@ class ResCompany(models.Model):
         ],
         string="VAT in memorial entries",
         default="vat_journal",
-        required=True,
     )
     period_sync_hour = fields.Integer(
         string="Run at hour", default=6, help="Hour of the day (0-23, in the timezone of the "
@@ -60,7 +58,6 @@ class ResCompany(models.Model):
         ],
         string="Closed Exact period",
         default="error",
-        required=True,
     )
     period_last_run_date = fields.Date(readonly=True, copy=False)
 
