@@ -9,5 +9,7 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     def _exact_enqueue(self):
-        per_document = self.filtered(lambda move: move.company_id.period_sync_mode in ("document", False))
+        per_document = self.filtered(
+            lambda move: move.company_id.period_sync_mode in ("document", False)
+        )
         return super(AccountMove, per_document)._exact_enqueue()
