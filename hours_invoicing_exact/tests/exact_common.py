@@ -3,11 +3,15 @@
 (started once per class on 127.0.0.1), a connected connection with its reference data
 fetched and auto-matched, a revenue account, a 21 % sale tax and a customer."""
 
+import threading
 import time
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from odoo import SUPERUSER_ID, api
+from odoo.api import Transaction
 from odoo.tests import TransactionCase, new_test_user
 
 from ..services.exact.clock import VirtualClock
@@ -151,3 +155,42 @@ def connected_connection(env, company, server):
         "exact_token_expires_at": tokens.expires_at,
         "exact_token_issued_at": tokens.issued_at,
     })
+
+
+class CommittedWorkersMixin:
+    """Outbox runs in threads on real cursors of their own, as two Odoo workers would run
+    them. The class sets ``self.db`` (``db_connect``) and ``self.connection_id``."""
+
+    def cursor(self):
+        """A real cursor of its own, bound to the loaded registry (the registry lock is
+        held by the test runner, so it must not be looked up by name)."""
+        cr = self.db.cursor()
+        cr.transaction = Transaction(self.registry)
+        return cr
+
+    def _worker(self, barrier, reports, errors):
+        try:
+            barrier.wait(timeout=30)
+            with self.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                connection = env["accounting.connection"].browse(self.connection_id)
+                reports.append(connection._process_outbox(cursor_factory=self.cursor))
+        except Exception as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    def _run_workers(self, count=2, timeout=10.0):
+        """Start ``count`` workers at the same moment (batches of 2); return their reports.
+        Odoo's test HTTP guard raises any timeout below 10 s to 10 s."""
+        barrier, reports, errors = threading.Barrier(count), [], []
+        threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
+                   for _index in range(count)]
+        Connection = type(self.env["accounting.connection"])
+        with patch.object(Connection, "_get_batch_size", lambda self: 2), \
+                patch.object(Connection, "_get_timeout", lambda self: timeout):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        self.assertFalse([thread for thread in threads if thread.is_alive()])
+        self.assertFalse(errors, errors)
+        return reports

@@ -6,21 +6,19 @@ committed through a connection of their own and deleted at the end."""
 
 import threading
 import time
-from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
-from odoo.api import Transaction
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
 from ..services.testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
-from .exact_common import ExactServerMixin, connected_connection
+from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 RECORDS = 12
 
 
 @tagged("post_install", "-at_install")
-class TestExactConcurrency(ExactServerMixin, TransactionCase):
+class TestExactConcurrency(CommittedWorkersMixin, ExactServerMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -77,37 +75,6 @@ class TestExactConcurrency(ExactServerMixin, TransactionCase):
             cr.execute("DELETE FROM mail_message WHERE model = 'accounting.connection' "
                        "AND res_id = %s", (self.connection_id,))
             cr.execute("DELETE FROM accounting_connection WHERE id = %s", (self.connection_id,))
-
-    def cursor(self):
-        """A real cursor of its own, bound to the loaded registry (the registry lock is
-        held by the test runner, so it must not be looked up by name)."""
-        cr = self.db.cursor()
-        cr.transaction = Transaction(self.registry)
-        return cr
-
-    def _worker(self, barrier, reports, errors):
-        try:
-            barrier.wait(timeout=30)
-            with self.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                connection = env["accounting.connection"].browse(self.connection_id)
-                reports.append(connection._process_outbox(cursor_factory=self.cursor))
-        except Exception as exc:  # noqa: BLE001 - reported by the test thread
-            errors.append(exc)
-
-    def _run_workers(self, count=2):
-        barrier, reports, errors = threading.Barrier(count), [], []
-        threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
-                   for _index in range(count)]
-        with patch.object(type(self.env["accounting.connection"]), "_get_batch_size",
-                          lambda self: 2):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(30)
-        self.assertFalse([thread for thread in threads if thread.is_alive()])
-        self.assertFalse(errors, errors)
-        return reports
 
     def _states(self):
         with self.db.cursor() as cr:

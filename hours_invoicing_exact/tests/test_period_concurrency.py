@@ -7,11 +7,8 @@ The test's own transaction cannot be seen from other connections, so the fixture
 committed through a connection of their own and deleted at the end."""
 
 import collections
-import threading
-from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
-from odoo.api import Transaction
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
@@ -20,14 +17,14 @@ from ..services.testing.exact_server import (
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
 )
-from .exact_common import ExactServerMixin, connected_connection
+from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 RECORDS = 8
 KIND = "general_journal_entry"
 
 
 @tagged("post_install", "-at_install")
-class TestPeriodOutboxConcurrency(ExactServerMixin, TransactionCase):
+class TestPeriodOutboxConcurrency(CommittedWorkersMixin, ExactServerMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -73,38 +70,6 @@ class TestPeriodOutboxConcurrency(ExactServerMixin, TransactionCase):
             cr.execute("DELETE FROM mail_message WHERE model = 'accounting.connection' "
                        "AND res_id = %s", (self.connection_id,))
             cr.execute("DELETE FROM accounting_connection WHERE id = %s", (self.connection_id,))
-
-    def cursor(self):
-        """A real cursor bound to the loaded registry (see test_exact_concurrency)."""
-        cr = self.db.cursor()
-        cr.transaction = Transaction(self.registry)
-        return cr
-
-    def _worker(self, barrier, reports, errors):
-        try:
-            barrier.wait(timeout=30)
-            with self.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {})
-                connection = env["accounting.connection"].browse(self.connection_id)
-                reports.append(connection._process_outbox(cursor_factory=self.cursor))
-        except Exception as exc:  # noqa: BLE001 - reported by the test thread
-            errors.append(exc)
-
-    def _run_workers(self, count):
-        barrier, reports, errors = threading.Barrier(count), [], []
-        threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
-                   for _index in range(count)]
-        Connection = type(self.env["accounting.connection"])
-        # Odoo's test HTTP guard raises any timeout below 10 s to 10 s: wait 10 s, not 60
-        with patch.object(Connection, "_get_batch_size", lambda self: 2), \
-                patch.object(Connection, "_get_timeout", lambda self: 10.0):
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
-        self.assertFalse([thread for thread in threads if thread.is_alive()])
-        self.assertFalse(errors, errors)
-        return reports
 
     def _committed(self):
         with self.db.cursor() as cr:
