@@ -26,6 +26,10 @@ LINE_COLUMNS = {
     "billing_status": "varchar",
     "revenue_agreement_id": "int4",
 }
+MOVE_LINE_COLUMNS = {
+    "hie_base_tax_id": "int4",
+    "hie_base_tax_count": "int4",
+}
 
 
 def _add_columns(cr, table, columns):
@@ -118,6 +122,22 @@ def fill_line_defaults(cr, line_ids=None):
     return cr.rowcount
 
 
+def fill_move_line_base_taxes(cr):
+    """The base tax columns of existing journal items (see ``account_move_line_period_sync``),
+    in one statement: a memorial entry of an earlier period must see them too."""
+    cr.execute(
+        """
+        UPDATE account_move_line aml
+           SET hie_base_tax_id = t.tax_id, hie_base_tax_count = t.n
+          FROM (SELECT account_move_line_id AS id, MIN(account_tax_id) AS tax_id, COUNT(*) AS n
+                  FROM account_move_line_account_tax_rel
+              GROUP BY account_move_line_id) t
+         WHERE aml.id = t.id AND aml.tax_line_id IS NULL
+        """
+    )
+    return cr.rowcount
+
+
 def pre_init_hook(env):
     cr = env.cr
     _add_columns(cr, "project_project", PROJECT_COLUMNS)
@@ -127,4 +147,7 @@ def pre_init_hook(env):
     _add_columns(cr, "account_analytic_line", LINE_COLUMNS)
     count = fill_line_defaults(cr)
     _logger.info("hours_invoicing_exact: booking data set on %s existing analytic lines", count)
+    _add_columns(cr, "account_move_line", MOVE_LINE_COLUMNS)
+    count = fill_move_line_base_taxes(cr)
+    _logger.info("hours_invoicing_exact: base tax set on %s existing journal items", count)
 

@@ -1,5 +1,6 @@
 """The Exact Online client against the fake server, over real HTTP on 127.0.0.1."""
 
+import datetime
 import json
 import logging
 
@@ -7,11 +8,13 @@ import pytest
 import requests
 from exact_support import CLIENT_ID, REDIRECT_URI, make_client, run_worker, wait_for
 
+from hours_invoicing_exact.services.exact import client as exact_client
 from hours_invoicing_exact.services.exact.client import ExactClient, odata_literal, or_filter
 from hours_invoicing_exact.services.exact.errors import (
     DailyBudgetExhausted,
     ExactAccessDenied,
     ExactBusinessError,
+    ExactError,
     ExactRequestError,
     ExactUnavailable,
     OutcomeUnknown,
@@ -357,3 +360,25 @@ def test_tokens_never_logged(server, client, token_path, caplog):
     assert caplog.records
     assert state.access_token not in caplog.text and state.refresh_token not in caplog.text
     assert server.client_secret not in caplog.text
+
+
+def test_exact_dates_are_parsed():
+    assert exact_client.parse_exact_date("/Date(1711843200000)/") == datetime.date(2024, 3, 31)
+    assert exact_client.parse_exact_date("2024-03-31T00:00:00") == datetime.date(2024, 3, 31)
+    with pytest.raises(ExactError):
+        exact_client.parse_exact_date("yesterday")
+
+
+def test_financial_periods_are_calendar_months_or_the_divisions_own(server, client):
+    periods = client.financial_periods(2024, 2024)
+    assert [(p["year"], p["period"]) for p in periods] == [(2024, m) for m in range(1, 13)]
+    assert (periods[1]["start"], periods[1]["end"]) == (
+        datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    # thirteen periods of four weeks in a financial year from 1 July
+    start = datetime.date(2023, 7, 1)
+    table = [(2024, n + 1, start + datetime.timedelta(days=28 * n),
+              start + datetime.timedelta(days=28 * n + 27)) for n in range(13)]
+    server.set_financial_periods(table)
+    periods = client.financial_periods(2023, 2025)
+    assert [(p["year"], p["period"], p["start"], p["end"]) for p in periods] == table
+    assert client.financial_periods(2025, 2026) == []

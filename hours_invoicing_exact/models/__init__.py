@@ -2,6 +2,7 @@ from . import (
     account_analytic_line,
     account_move,
     account_move_line,
+    account_move_line_period_sync,
     account_move_period_sync,
     account_move_sync,
     accounting_connection,

@@ -44,7 +44,8 @@ VAT taken from Odoo (``vat_rounding="odoo"``, what the addon uses)
     ``round_half_up(amount * pct / 100, 0.01)`` and the rest - the accumulated per-invoice
     rounding - goes to the line of the code with the largest absolute amount (first in key
     order on a tie). The rest may not exceed ``vat_tolerance[code]`` (default
-    ``0.005 * (lines of the code + 1)``; the addon passes half a cent per source invoice): a
+    ``0.005 * (lines of the code + 1)``; the addon passes half a cent per rounding Odoo made -
+    per VAT line, or per base line when the company rounds per line - and per entry line): a
     larger difference is not rounding but a wrong percentage or VAT code mapping, and raises
     :class:`VatMismatch`. VAT rows without a VAT code, or a code whose lines cancel out while
     its VAT does not, cannot be carried and raise as well.

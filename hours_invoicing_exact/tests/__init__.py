@@ -16,6 +16,7 @@ from . import (
     test_link_invoice,
     test_locking,
     test_period_concurrency,
+    test_period_crash,
     test_period_entry,
     test_period_preview,
     test_post_calculation,

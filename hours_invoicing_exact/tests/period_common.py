@@ -128,6 +128,7 @@ class PeriodCase(PeriodCaseMixin, TransactionCase):
         self.server.general_journal_entries.clear()
         self.server.general_journal_entry_lines.clear()
         self.server.journal_status.clear()
+        self.server.financial_periods.clear()
         self.server.faults.clear()
         self.server.calls.clear()
         self.server._entry_numbers.clear()  # pylint: disable=protected-access

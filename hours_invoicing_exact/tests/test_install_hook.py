@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import Command
 from odoo.tests import tagged
 
 from .. import hooks
@@ -68,3 +69,38 @@ class TestInstallDefaults(HieCase):
             for line in lines
         }
         self.assertEqual(got, expected, "bulk SQL and the ORM computes agree")
+
+    def test_existing_journal_items_get_their_base_tax(self):
+        taxes = self.env["account.tax"].create([
+            {"name": f"HIE hook VAT {pct}", "amount": pct, "type_tax_use": "sale"}
+            for pct in (21, 9)
+        ])
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_date": "2024-03-01",
+            "invoice_line_ids": [
+                Command.create({"name": "one tax", "price_unit": 100,
+                                "tax_ids": [Command.set(taxes[:1].ids)]}),
+                Command.create({"name": "two taxes", "price_unit": 50,
+                                "tax_ids": [Command.set(taxes.ids)]}),
+                Command.create({"name": "no tax", "price_unit": 10,
+                                "tax_ids": [Command.clear()]}),
+            ],
+        })
+        expected = {line.id: (line.hie_base_tax_id.id, line.hie_base_tax_count)
+                    for line in move.line_ids}
+        by_name = {line.name: expected[line.id] for line in move.invoice_line_ids}
+        self.assertEqual(by_name, {"one tax": (taxes[0].id, 1), "two taxes": (taxes[0].id, 2),
+                                   "no tax": (False, 0)})
+        self.assertEqual({expected[line.id] for line in move.line_ids.filtered("tax_line_id")},
+                         {(False, 0)})
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE account_move_line SET hie_base_tax_id = NULL, hie_base_tax_count = NULL "
+            "WHERE move_id = %s", [move.id])
+        self.env.invalidate_all()
+        with self.assertQueryCount(1):
+            hooks.fill_move_line_base_taxes(self.env.cr)
+        self.env.invalidate_all()
+        self.assertEqual({line.id: (line.hie_base_tax_id.id, line.hie_base_tax_count)
+                          for line in move.line_ids}, expected)

@@ -76,6 +76,47 @@ class TestPeriodRuns(PeriodCase):
         self.assertEqual((revenue.amount, revenue.vat_amount), (-0.21, -0.03))
         self.assertEqual(self.exact_totals()[(REVENUE_ACCOUNT_ID, "2")], (-0.21, -0.03))
 
+    def test_vat_rounded_per_line_is_carried_to_the_cent(self):
+        # rounding per line: ten lines of 0.07 have VAT 0.01 each in Odoo (0.10), where 21 %
+        # of the summed 0.70 is 0.15; ten roundings of half a cent explain the difference
+        self.company.tax_calculation_rounding_method = "round_per_line"
+        self._invoice("2024-02-10", *([0.07] * 10))
+        entry = self.run_on(D(2024, 3, 1))
+        self.assertEqual(entry.state, "sent", entry.error)
+        revenue = entry.line_ids.filtered(lambda line: line.account_id == self.revenue)
+        self.assertEqual((revenue.amount, revenue.vat_amount), (-0.70, -0.10))
+        self.assertEqual(self.exact_totals()[(REVENUE_ACCOUNT_ID, "2")], (-0.70, -0.10))
+
+    def test_vat_beyond_rounding_is_refused(self):
+        invoice = self._invoice("2024-02-10", 100.0)
+        vat_line = invoice.line_ids.filtered("tax_line_id")
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable")
+        # a VAT line changed behind Odoo's back by 5 cents (the move still balances)
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE account_move_line SET balance = balance - 0.05 "
+                            "WHERE id = %s", [vat_line.id])
+        self.env.cr.execute("UPDATE account_move_line SET balance = balance + 0.05 "
+                            "WHERE id = %s", [receivable.id])
+        self.env.invalidate_all()
+        entry = self.run_on(D(2024, 3, 1))
+        self.assertEqual(entry.state, "error")
+        self.assertIn("cannot be built", entry.error)
+        self.assertEqual(self.server.calls[POSTS], 0)
+
+    def test_item_with_two_taxes_is_refused(self):
+        second = self.tax.copy({"name": "Second VAT HIE", "amount": 9.0})
+        invoice = self._invoice("2024-02-10", 100.0, post=False)
+        invoice.invoice_line_ids.tax_ids = self.tax | second
+        invoice.action_post()
+        line = invoice.invoice_line_ids
+        self.assertEqual((line.hie_base_tax_id, line.hie_base_tax_count),
+                         (min(self.tax, second, key=lambda tax: tax.id), 2))
+        entry = self.run_on(D(2024, 3, 1))
+        self.assertEqual(entry.state, "error")
+        self.assertIn("several taxes", entry.error)
+        self.assertEqual(self.server.calls[POSTS], 0)
+
     def test_correction_after_reset_and_late_posting(self):
         invoice = self._invoice("2024-03-05", 100.0)
         first = self.run_on(D(2024, 4, 1))
@@ -110,6 +151,28 @@ class TestPeriodRuns(PeriodCase):
         self.assertEqual((retry.state, retry.sequence, retry.exact_year, retry.exact_period),
                          ("sent", 2, 2024, 4))
         self.assertEqual(self.server.general_journal_entries[0]["FinancialPeriod"], 4)
+
+    def test_entry_goes_into_exacts_own_financial_period(self):
+        # Exact's year in thirteen periods of four weeks: 31 March 2024 lies in period 4
+        # (25 March - 21 April), not in "period 3" as a calendar month would say
+        start = D(2024, 1, 1)
+        self.server.set_financial_periods([
+            (2024, n + 1, start + dt.timedelta(days=28 * n),
+             start + dt.timedelta(days=28 * n + 27)) for n in range(13)
+        ])
+        self._invoice("2024-03-05", 100.0)
+        entry = self.run_on(D(2024, 4, 1))
+        self.assertEqual((entry.state, entry.exact_year, entry.exact_period),
+                         ("sent", 2024, 4), entry.error)
+        self.assertEqual(self.server.general_journal_entries[0]["FinancialPeriod"], 4)
+
+    def test_no_exact_financial_period_is_a_clear_error(self):
+        self.server.set_financial_periods([(2025, 1, D(2025, 1, 1), D(2025, 12, 31))])
+        self._invoice("2024-03-05", 100.0)
+        entry = self.run_on(D(2024, 4, 1))
+        self.assertEqual(entry.state, "error")
+        self.assertIn("no financial period", entry.error)
+        self.assertEqual(self.server.calls[POSTS], 0)
 
     def test_missing_mapping_is_a_clear_error_and_nothing_is_sent(self):
         unmapped = self.env["account.account"].create(

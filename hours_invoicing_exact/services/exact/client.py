@@ -14,7 +14,9 @@ One :class:`ExactClient` talks to one division. Around every call it
 * turns Exact's error JSON into exceptions carrying Exact's own text.
 """
 
+import datetime
 import logging
+import re
 from collections.abc import Iterable
 from typing import NoReturn
 
@@ -38,6 +40,7 @@ _logger = logging.getLogger(__name__)
 
 #: Values per OR-filter; keeps URLs short and the answer within one 60-row page.
 FILTER_CHUNK = 20
+_EXACT_DATE = re.compile(r"/Date\((-?\d+)\)/")
 SALES_ENTRY_SELECT = "EntryID,EntryNumber,YourRef"
 GENERAL_JOURNAL_ENTRY_SELECT = "EntryID,EntryNumber,JournalCode,FinancialYear,FinancialPeriod"
 ACCOUNT_SELECT = "ID,Code,Name,VATNumber,ChamberOfCommerce,Status"
@@ -98,6 +101,20 @@ def _error_text(response: requests.Response) -> str | None:
     if isinstance(message, dict):
         message = message.get("value")
     return str(message) if message else None
+
+
+
+def parse_exact_date(value) -> datetime.date:
+    """Return the date of an Exact date value: ``/Date(<epoch ms>)/`` (what the REST API
+    returns) or an ISO 8601 text."""
+    match = _EXACT_DATE.fullmatch(str(value or "").strip())
+    if match:
+        moment = datetime.datetime.fromtimestamp(int(match.group(1)) / 1000, datetime.UTC)
+        return moment.date()
+    try:
+        return datetime.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ExactError(f"Exact Online returned an unreadable date: {value!r}") from None
 
 
 class ExactClient:
@@ -345,6 +362,24 @@ class ExactClient:
             },
         )
         return rows[0] if rows else None
+
+    def financial_periods(self, first_year: int, last_year: int) -> list[dict]:
+        """Return the financial periods of the years ``first_year``..``last_year`` as
+        ``{"year", "period", "start", "end"}`` (dates), ordered by start date. Exact's periods
+        need not be calendar months (13 periods of four weeks, a year from July, ...)."""
+        rows = self.get_rows(
+            "financial/FinancialPeriods",
+            {
+                "$filter": f"FinYear ge {int(first_year)} and FinYear le {int(last_year)}",
+                "$select": "FinYear,FinPeriod,StartDate,EndDate",
+            },
+        )
+        periods = [
+            {"year": int(row["FinYear"]), "period": int(row["FinPeriod"]),
+             "start": parse_exact_date(row["StartDate"]), "end": parse_exact_date(row["EndDate"])}
+            for row in rows
+        ]
+        return sorted(periods, key=lambda p: (p["start"], p["year"], p["period"]))
 
     def _find(self, path: str, field: str, values: list, select: str) -> list[dict]:
         """GET ``path`` filtered on ``field`` in ``values`` (chunked); all rows without values."""

@@ -18,7 +18,9 @@ It speaks the protocol described in the project reference (part A), on
   ``generaljournalentry/GeneralJournalEntries`` (VAT lines generated from ``VATCode``:
   the line's ``AmountVATFC`` when given, else the amount times the percentage, and counted
   in the balance check), ``generaljournalentry/GeneralJournalEntryLines`` and
-  ``read/financial/JournalStatusByFinancialPeriod``; OData ``$filter`` (``eq``, ``ne``,
+  ``read/financial/JournalStatusByFinancialPeriod``, ``financial/FinancialPeriods`` (calendar
+  months, or a table of the test's: :meth:`ExactServer.set_financial_periods`; an entry
+  must name an existing period); OData ``$filter`` (``eq``, ``ne``,
   ``gt``, ``ge``, ``lt``, ``le``, ``and``, ``or``, parentheses, ``trim()``, ``guid'..'``),
   ``$select``, ``$top`` and pages of 60 rows linked by ``__next``;
 * business errors as HTTP 500 with Exact's error JSON (unknown G/L account, VAT code,
@@ -275,6 +277,9 @@ class ExactServer:
         self.general_journal_entries: list[dict] = []
         self.general_journal_entry_lines: list[dict] = []
         self.journal_status: list[dict] = []
+        #: financial periods per division as ``[(year, period, start, end)]``; a division
+        #: without its own table has calendar months (see :meth:`set_financial_periods`)
+        self.financial_periods: dict[int, list[tuple[int, int, datetime.date, datetime.date]]] = {}
         self.calls: collections.Counter = collections.Counter()
         self.statuses: collections.Counter = collections.Counter()
         self.token_calls: collections.Counter = collections.Counter()
@@ -401,6 +406,33 @@ class ExactServer:
             }
             self.accounts.append(account)
             return account
+
+    def set_financial_periods(
+        self, periods: list[tuple[int, int, datetime.date, datetime.date]],
+        division: int = DEFAULT_DIVISION,
+    ) -> None:
+        """Give ``division`` its own period table ``[(year, period, start, end)]`` (e.g. 13
+        periods of four weeks, or a financial year from July); ``[]`` restores months."""
+        with self._lock:
+            if periods:
+                self.financial_periods[division] = sorted(periods, key=lambda p: p[2])
+            else:
+                self.financial_periods.pop(division, None)
+
+    def _period_table(self, division: int) -> list[tuple[int, int, datetime.date, datetime.date]]:
+        if division in self.financial_periods:
+            return self.financial_periods[division]
+        return [
+            (year, month, datetime.date(year, month, 1),
+             datetime.date(year + month // 12, month % 12 + 1, 1) - datetime.timedelta(days=1))
+            for year in range(2000, 2041) for month in range(1, 13)
+        ]
+
+    def _period_of(self, division: int, day: datetime.date) -> tuple[int, int]:
+        for year, period, start, end in self._period_table(division):
+            if start <= day <= end:
+                return year, period
+        raise _BusinessError(f"No financial period for {day.isoformat()}.")
 
     def close_period(
         self, journal: str, year: int, period: int, division: int = DEFAULT_DIVISION
@@ -635,6 +667,12 @@ class ExactServer:
     # -- entities ------------------------------------------------------------------
 
     def _collection(self, division: str, resource: str) -> list[dict]:
+        if resource == "financial/FinancialPeriods":
+            return [
+                {"Division": int(division), "ID": f"{year:04d}{period:03d}", "FinYear": year,
+                 "FinPeriod": period, "StartDate": exact_date(start), "EndDate": exact_date(end)}
+                for year, period, start, end in self._period_table(int(division))
+            ] if division.isdigit() else []
         if resource == "current/Me":
             return [
                 {
@@ -833,9 +871,11 @@ class ExactServer:
             raise _BusinessError("Mandatory: Lines")
         if values.get("FinancialYear") and values.get("FinancialPeriod"):
             year, period = int(values["FinancialYear"]), int(values["FinancialPeriod"])
+            if not any((y, p) == (year, period) for y, p, _s, _e in self._period_table(division)):
+                raise _BusinessError(f"Invalid: Financial period {period}/{year}")
         else:
-            day = _parse_date(lines[0].get("Date"), self.clock.now())
-            year, period = day.year, day.month
+            year, period = self._period_of(
+                division, _parse_date(lines[0].get("Date"), self.clock.now()))
         self._check_open(division, journal_code, year, period)
         total = 0.0
         entry_id = str(uuid.uuid4())
