@@ -93,8 +93,10 @@ class AccountMove(models.Model):
     def _exact_prepare_sales_payload(self):
         """Return the outbox payload: amounts per revenue account and tax, as printed."""
         self.ensure_one()
-        groups = {}
+        groups, several_taxes = {}, []
         for line in self.invoice_line_ids.filtered(lambda aml: aml.display_type == "product"):
+            if len(line.tax_ids) > 1:  # refused when sent: a sales entry line has one VAT code
+                several_taxes.append(line.name or line.account_id.display_name)
             tax = line.tax_ids[:1]
             key = (line.account_id.id, tax.id)
             group = groups.setdefault(key, {
@@ -115,6 +117,7 @@ class AccountMove(models.Model):
             "partner_id": self.commercial_partner_id.id,
             "journal_id": self.journal_id.id,
             "lines": list(groups.values()),
+            "several_taxes": several_taxes,
         }
 
     def action_open_exact_outbox(self):

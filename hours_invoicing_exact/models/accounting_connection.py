@@ -9,6 +9,7 @@ from stdnum.util import clean, isdigits
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import format_date
 
 from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
 from ..services.exact.clock import SystemClock
@@ -74,7 +75,7 @@ class AccountingConnection(models.Model):
         required=True,
         help="Exact Online host of the country; point it to a local server for tests and demos.",
     )
-    client_id = fields.Char(groups=MANAGER_GROUP, tracking=True)
+    client_id = fields.Char(string="Client ID", groups=MANAGER_GROUP, tracking=True)
     client_secret = fields.Char(groups=MANAGER_GROUP)
     redirect_uri = fields.Char(
         string="Redirect URI",
@@ -439,25 +440,35 @@ class AccountingConnection(models.Model):
         return {key: value for key, value in values.items() if value is not None}
 
     def _check_period_open(self, journal_code, date, client, closed_periods):
-        """Raise a UserError when Exact's ``journal_code`` is closed in the period of
-        ``date`` (periods are calendar months). The closed periods of a journal and year
-        are fetched once per run (one call) and kept in ``closed_periods``."""
+        """Raise a UserError when Exact's ``journal_code`` is closed in the financial period
+        of ``date``. Exact's periods need not be calendar months: the period table and the
+        closed periods of a journal and financial year are fetched once per run (one call
+        each) and kept in ``closed_periods``."""
         day = fields.Date.to_date(date)
-        key = (journal_code, day.year)
+        table_key = ("financial_periods", day.year)
+        if table_key not in closed_periods:
+            closed_periods[table_key] = client.financial_periods(day.year - 1, day.year + 1)
+        period = next((p for p in closed_periods[table_key] if p["start"] <= day <= p["end"]),
+                      None)
+        if period is None:
+            raise UserError(_(
+                "Exact Online has no financial period for %(date)s: create the financial "
+                "year in Exact Online first, then retry.", date=format_date(self.env, day)))
+        key = (journal_code, period["year"])
         if key not in closed_periods:
             rows = client.get_rows("read/financial/JournalStatusByFinancialPeriod", {
                 "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
-                           f"FinancialYear eq {int(day.year)}",
+                           f"FinancialYear eq {int(period['year'])}",
                 "$select": "JournalCode,FinancialYear,FinancialPeriod,Status",
             })
             closed_periods[key] = {
                 int(row["FinancialPeriod"]) for row in rows if row.get("Status") == 1
             }
-        if day.month in closed_periods[key]:
+        if period["period"] in closed_periods[key]:
             raise UserError(
                 _("Period %(period)s/%(year)s of Exact Online journal %(journal)s is closed: "
                   "reopen it in Exact Online, then retry.",
-                  period=day.month, year=day.year, journal=journal_code)
+                  period=period["period"], year=period["year"], journal=journal_code)
             )
 
     def _prepare_sales_entry(self, payload, client=None, run_cache=None):
@@ -471,6 +482,13 @@ class AccountingConnection(models.Model):
         env = self.env
         run_cache = {} if run_cache is None else run_cache
         client = client or self._get_exact_client()
+        if payload.get("several_taxes"):
+            raise UserError(_(
+                "Invoice %(number)s has lines with several taxes (%(lines)s); a line of an "
+                "Exact Online sales entry carries one VAT code. Give each line one tax (split "
+                "the line), then post the invoice again.",
+                number=payload["number"], lines=", ".join(payload["several_taxes"]),
+            ))
         partner = env["res.partner"].browse(payload["partner_id"])
         lines = []
         for line in payload["lines"]:

@@ -53,6 +53,7 @@ class AccountingOutbox(models.Model):
             ("sent", "Sent"),
             ("error", "Error"),
             ("reconnect_needed", "Reconnect needed"),
+            ("cancelled", "Cancelled"),
         ],
         default="to_send",
         required=True,

@@ -11,7 +11,6 @@ makes the sending exactly-once. A period that changed after it was sent gets a c
 entry with only the differences, under the next sequence number.
 """
 
-import datetime as dt
 import logging
 import threading
 from collections import defaultdict
@@ -158,6 +157,13 @@ class AccountingPeriodEntry(models.Model):
             raise UserError(_("Choose the journals to include in memorial entries first."))
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["state"])
+        # items before the sync start date are in Exact already (booked there before the
+        # link), also when that date lies within the first period
+        sync_start = self.env["accounting.connection"].sudo().search(
+            [("company_id", "=", company.id), ("target", "=", "exact")], limit=1
+        ).sync_start_date
+        if sync_start and sync_start > date_from:
+            date_from = sync_start
         relation_accounts = self.env["account.account"].with_context(active_test=False).search(
             [("account_type", "in", RELATION_TYPES)]
         )
@@ -348,7 +354,9 @@ class AccountingPeriodEntry(models.Model):
 
     @api.model
     def _exact_open_period(self, company, connection, period, run_cache=None):
-        """Return ``(year, period)`` in Exact to post ``period``'s entry in, or raise.
+        """Return ``(year, period, date)`` in Exact to post ``period``'s entry in, or raise;
+        ``date`` is the start of that Exact period when it is not the one containing the
+        entry's own date (a closed period skipped), else ``None``.
 
         The entry is dated on the last day of ``period``; it goes into the Exact financial
         period containing that day (read from ``financial/FinancialPeriods`` once per
@@ -387,7 +395,7 @@ class AccountingPeriodEntry(models.Model):
             year, number = fin["year"], fin["period"]
             row = ask(client.journal_status, code, year, number)
             if not row or row.get("Status") != 1:
-                return year, number
+                return year, number, (None if fin is table[index] else fin["start"])
             if company.period_closed_policy != "next_open":
                 raise UserError(_(
                     "Exact Online journal %(journal)s is closed for period %(month)s/%(year)s; "
@@ -426,7 +434,8 @@ class AccountingPeriodEntry(models.Model):
             entry._log_created()
             return entry
         try:
-            year, fin_period = self._exact_open_period(company, connection, period, run_cache)
+            year, fin_period, moved_to = self._exact_open_period(
+                company, connection, period, run_cache)
         except UserError as exc:
             values["local_error"] = str(exc.args[0])
             entry = self.create(values)
@@ -457,8 +466,8 @@ class AccountingPeriodEntry(models.Model):
             for index, line in enumerate(result.lines)
         ]
         payload = journal.to_exact_payload(result, build.gl_guids, build.relation_guids)
-        if (year, fin_period) != (period.end.year, period.end.month):
-            first_day = f"{dt.date(year, fin_period, 1).isoformat()}T00:00:00Z"
+        if moved_to:  # into a later open period: dated on its first day
+            first_day = f"{moved_to.isoformat()}T00:00:00Z"
             for line in payload["GeneralJournalEntryLines"]:
                 line["Date"] = first_day
         entry = self.create(values)
@@ -543,12 +552,16 @@ class AccountingPeriodEntry(models.Model):
         rows_by_period = self._period_rows(company, kind, periods[0].start, periods[-1].end)
         active = self._active_entries(company, kind, periods[0].start, periods[-1].start)
         sent_by_period = self._sent_totals(active)
-        # entries that failed are superseded: the period is built again under a new sequence
-        self.search([
+        # entries that failed are superseded: the period is built again under a new sequence,
+        # and what Exact refused of them can no longer be retried (it would book it twice)
+        failed = self.search([
             ("company_id", "=", company.id), ("period_kind", "=", kind),
             ("date_from", ">=", periods[0].start), ("date_from", "<=", periods[-1].start),
             ("state", "=", "error"),
-        ]).write({"superseded": True})
+        ])
+        failed.write({"superseded": True})
+        failed.outbox_id.filtered(lambda o: o.state == "error").sudo().write(
+            {"state": "cancelled"})
         created, run_cache = self.browse(), {}
         for period in periods:
             rows = rows_by_period.get(period.start, [])

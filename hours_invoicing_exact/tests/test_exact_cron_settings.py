@@ -118,9 +118,9 @@ class TestExactCronProgress(ExactCase):
     def test_stopped_run_reports_nothing_remaining(self):
         """A run stopped by the daily budget must not be rescheduled at once."""
         moves = [self.make_invoice(date=f"2025-01-{day:02d}") for day in (10, 11, 12)]
-        # three calls left today: the relation look-up, the journal's closed periods
-        # (once per run), one post
-        self.server.daily_limit = 3 + self.server._usage[
+        # four calls left today: the relation look-up, Exact's financial periods and the
+        # journal's closed periods (once per run each), one post
+        self.server.daily_limit = 4 + self.server._usage[
             (str(DEFAULT_DIVISION), "d", int(self.server.clock.now() // DAY))
         ]
         done, progress = self._run_cron(batch=10)

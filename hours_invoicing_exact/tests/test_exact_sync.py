@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import datetime as dt
 from unittest.mock import patch
 
 import requests
@@ -201,6 +202,34 @@ class TestExactOutbox(ExactCase):
         self.env.invalidate_all()
         self.assertEqual(january[0].exact_outbox_id.state, "sent")
 
+    def test_line_with_two_taxes_is_refused_with_a_clear_error(self):
+        second = self.tax21.copy({"name": "Second tax HIE", "amount": 9.0})
+        move = self.make_invoice(post=False)
+        move.invoice_line_ids.tax_ids = self.tax21 | second
+        move.action_post()  # posting in Odoo is never blocked by the link
+        self.process()
+        self.assertEqual(move.exact_outbox_id.state, "error")
+        self.assertIn("several taxes", move.exact_outbox_id.last_error)
+        self.assertIn("Consultancy", move.exact_outbox_id.last_error)
+        self.assertEqual(self.posts(), 0)
+
+    def test_closed_four_weekly_period_is_found_by_its_dates(self):
+        # Exact's 2025 in 13 periods of four weeks: 3 February lies in period 2
+        start = dt.date(2025, 1, 1)
+        self.server.set_financial_periods([
+            (2025, n + 1, start + dt.timedelta(days=28 * n),
+             start + dt.timedelta(days=28 * n + 27)) for n in range(13)
+        ])
+        self.addCleanup(self.server.set_financial_periods, [])
+        self.server.close_period("70", 2025, 2)
+        closed = self.make_invoice(date="2025-02-03")  # period 2 (29 January - 25 February)
+        open_ = self.make_invoice(date="2025-02-27")  # period 3, although still February
+        self.process()
+        self.assertEqual(closed.exact_outbox_id.state, "error")
+        self.assertIn("2/2025", closed.exact_outbox_id.last_error)
+        self.assertEqual(open_.exact_outbox_id.state, "sent")
+        self.assertEqual(self.posts(), 1)
+
     def test_missing_mapping_is_an_error_without_call(self):
         self.connection.mapping_ids.filtered(lambda m: m.kind == "tax").unlink()
         move = self.make_invoice()
@@ -293,9 +322,9 @@ class TestExactOutbox(ExactCase):
 
     def test_daily_budget_exhausted_stops_and_resumes(self):
         moves = [self.make_invoice(date=f"2025-01-{day:02d}") for day in (10, 11, 12)]
-        # three calls left today: the relation look-up, the journal's closed periods
-        # (once per run), one post
-        self.server.daily_limit = 3 + self.server._usage[
+        # four calls left today: the relation look-up, Exact's financial periods and the
+        # journal's closed periods (once per run each), one post
+        self.server.daily_limit = 4 + self.server._usage[
             (str(DEFAULT_DIVISION), "d", int(self.server.clock.now() // 86400))
         ]
         report = self.process()

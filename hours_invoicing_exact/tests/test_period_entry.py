@@ -4,6 +4,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
@@ -166,6 +167,22 @@ class TestPeriodRuns(PeriodCase):
                          ("sent", 2024, 4), entry.error)
         self.assertEqual(self.server.general_journal_entries[0]["FinancialPeriod"], 4)
 
+    def test_closed_four_weekly_period_moves_to_the_next_exact_period(self):
+        start = D(2024, 1, 1)
+        self.server.set_financial_periods([
+            (2024, n + 1, start + dt.timedelta(days=28 * n),
+             start + dt.timedelta(days=28 * n + 27)) for n in range(13)
+        ])
+        self.server.close_period("90", 2024, 4)
+        self.company.period_closed_policy = "next_open"
+        self._invoice("2024-03-05", 100.0)
+        entry = self.run_on(D(2024, 4, 1))
+        self.assertEqual((entry.state, entry.exact_year, entry.exact_period),
+                         ("sent", 2024, 5), entry.error)
+        # dated on the first day of Exact's period 5 (22 April), not on "1 May"
+        self.assertEqual({line["Date"][:10] for line in self.server.general_journal_entry_lines},
+                         {"2024-04-22"})
+
     def test_no_exact_financial_period_is_a_clear_error(self):
         self.server.set_financial_periods([(2025, 1, D(2025, 1, 1), D(2025, 12, 31))])
         self._invoice("2024-03-05", 100.0)
@@ -173,6 +190,49 @@ class TestPeriodRuns(PeriodCase):
         self.assertEqual(entry.state, "error")
         self.assertIn("no financial period", entry.error)
         self.assertEqual(self.server.calls[POSTS], 0)
+
+    def test_entries_of_another_company_stay_hidden(self):
+        self._invoice("2024-03-05", 100.0)
+        entry = self.run_on(D(2024, 4, 1))
+        company_b = self.env["res.company"].create({"name": "Company B periods"})
+        user_b = self.env["res.users"].create({
+            "name": "B", "login": "hie_period_b", "company_id": company_b.id,
+            "company_ids": [(6, 0, company_b.ids)],
+            "groups_id": [(6, 0, [self.env.ref("account.group_account_manager").id,
+                                  self.env.ref("base.group_user").id])],
+        })
+        self.assertTrue(entry.line_ids)
+        for model in ("accounting.period.entry", "accounting.period.entry.line",
+                      "accounting.period.sync.run"):
+            self.assertTrue(self.env[model].search([("company_id", "=", self.company.id)]))
+            self.assertFalse(self.env[model].with_user(user_b).search([]), model)
+
+    def test_entry_refused_by_exact_is_superseded_and_cannot_be_retried(self):
+        self._invoice("2024-03-05", 100.0)
+        revenue_gl = next(a for a in self.server.gl_accounts if a["ID"] == REVENUE_ACCOUNT_ID)
+        self.server.gl_accounts.remove(revenue_gl)  # Exact refuses the entry
+        try:
+            refused = self.run_on(D(2024, 4, 1))
+        finally:
+            self.server.gl_accounts.append(revenue_gl)
+        self.assertEqual((refused.state, refused.outbox_id.state), ("error", "error"))
+        self.assertIn("G/L account", refused.error)
+        self.assertFalse(self.server.general_journal_entries)
+        retry = self.run_on(D(2024, 4, 2))  # built again under the next sequence, and sent
+        self.assertEqual((retry.state, retry.sequence), ("sent", 2))
+        self.assertEqual((refused.state, refused.outbox_id.state), ("cancelled", "cancelled"))
+        with self.assertRaises(UserError):
+            refused.outbox_id.action_retry()
+        self.assertEqual(len(self.server.general_journal_entries), 1)
+
+    def test_items_before_the_sync_start_date_stay_out(self):
+        self.connection.sync_start_date = "2024-03-15"
+        self._invoice("2024-03-05", 100.0)  # in Exact already
+        self._invoice("2024-03-20", 40.0)
+        entry = self.run_on(D(2024, 4, 1))
+        self.assertEqual(entry.state, "sent", entry.error)
+        revenue = entry.line_ids.filtered(lambda line: line.account_id == self.revenue)
+        self.assertEqual((revenue.amount, revenue.vat_amount), (-40.0, -8.4))
 
     def test_missing_mapping_is_a_clear_error_and_nothing_is_sent(self):
         unmapped = self.env["account.account"].create(

@@ -799,7 +799,8 @@ class ExactServer:
         if entry_type not in (20, 21):
             raise _BusinessError("Invalid: Type")
         day = _parse_date(values.get("EntryDate"), self.clock.now())
-        self._check_open(division, journal_code, day.year, day.month)
+        fin_year, fin_period = self._period_of(division, day)
+        self._check_open(division, journal_code, fin_year, fin_period)
         lines = values.get("SalesEntryLines") or []
         if not lines:
             raise _BusinessError("Mandatory: Lines")
@@ -837,8 +838,8 @@ class ExactServer:
             "Customer": values["Customer"].lower(),
             "Type": entry_type,
             "EntryDate": exact_date(day),
-            "ReportingYear": day.year,
-            "ReportingPeriod": day.month,
+            "ReportingYear": fin_year,
+            "ReportingPeriod": fin_period,
             "YourRef": values.get("YourRef"),
             "Description": values.get("Description"),
             "Currency": values.get("Currency", "EUR"),
