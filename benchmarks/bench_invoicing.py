@@ -19,6 +19,7 @@ Needs Odoo 18 ($ODOO_SRC) and PostgreSQL, like the test suite.
 """
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +35,9 @@ import odoo  # noqa: E402
 from odoo.modules.registry import Registry  # noqa: E402
 
 PROJECTS, CUSTOMERS, EMPLOYEES_PER_PROJECT = 100, 20, 3
-OURS, ODOO = "hie_bench_inv_ours", "hie_bench_inv_odoo"
+# $HIE_BENCH_DB_SUFFIX keeps parallel benchmark runs (other worktrees) out of each other's way
+_SUFFIX = os.environ.get("HIE_BENCH_DB_SUFFIX", "")
+OURS, ODOO = f"hie_bench_inv_ours{_SUFFIX}", f"hie_bench_inv_odoo{_SUFFIX}"
 
 
 def prepare_databases():
