@@ -251,6 +251,43 @@ class AccountAnalyticLine(models.Model):
         ))]
 
     @api.model
+    def _hie_read_unbilled_groups(self, domain):
+        """The unbilled lines of ``domain`` summed per project, activity, employee, rate, unit
+        and kind, in one query: rows of (project, product, employee, rate, uom, kind,
+        quantity, revenue, line ids).
+
+        The "not billed" condition is a ``NOT EXISTS`` on the link table correlated with the
+        lines of the query (an anti-join), which a domain cannot express for a non-stored
+        field.
+        """
+        query = self._search(domain)
+        alias = query.table
+        query.add_where(SQL(
+            "NOT EXISTS (SELECT 1 FROM hie_billing_link k WHERE k.booking_line_id = %s)",
+            SQL.identifier(alias, "id"),
+        ))
+        keys = ["booking_project_id", "product_id", "employee_id", "revenue_unit_rate",
+                "product_uom_id", "booking_kind"]
+        columns = [self._field_to_sql(alias, fname, query) for fname in keys]
+        query.groupby = SQL(", ").join(columns)
+        rows = self.env.execute_query(query.select(
+            *columns,
+            SQL("SUM(%s)", self._field_to_sql(alias, "unit_amount", query)),
+            SQL("SUM(%s)", self._field_to_sql(alias, "revenue_amount", query)),
+            SQL("ARRAY_AGG(%s ORDER BY %s)", SQL.identifier(alias, "id"),
+                SQL.identifier(alias, "id")),
+        ))
+        Project, Product = self.env["project.project"], self.env["product.product"]
+        Employee, Uom = self.env["hr.employee"], self.env["uom.uom"]
+        return [
+            (Project.browse(project_id), Product.browse(product_id),
+             Employee.browse(employee_id), rate or 0.0, Uom.browse(uom_id), kind,
+             qty or 0.0, revenue or 0.0, ids)
+            for project_id, product_id, employee_id, rate, uom_id, kind, qty, revenue, ids
+            in rows
+        ]
+
+    @api.model
     def _hie_search_link(self, column, comodel, operator, value):
         """Domain for ``(invoice_id|invoice_line_id, operator, value)`` over the links."""
         has = SQL("%s IS NOT NULL", SQL.identifier("k", column))

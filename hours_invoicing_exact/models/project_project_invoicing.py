@@ -52,15 +52,20 @@ class ProjectProject(models.Model):
     # The invoicing service
     # ------------------------------------------------------------------
     @api.model
-    def _hie_invoiceable_domain(self):
-        """The rule: only direct, to-invoice (unbilled) lines of time & material projects
-        whose status allows invoicing (quoted/tendered or order)."""
+    def _hie_billable_domain(self):
+        """The rule: only direct lines of time & material projects whose status allows
+        invoicing (quoted/tendered or order), and only once (see
+        :meth:`_hie_invoiceable_domain`)."""
         return [
-            ("billing_status", "=", "to_invoice"),
             ("is_direct", "=", True),
             ("booking_project_id.invoicing_type", "=", "time_material"),
             ("booking_project_id.project_status", "in", INVOICEABLE_STATUSES),
         ]
+
+    @api.model
+    def _hie_invoiceable_domain(self):
+        """The billable lines that are not billed yet."""
+        return self._hie_billable_domain() + [("billing_status", "=", "to_invoice")]
 
     def _hie_create_invoices(self, date_to, grouping="project", invoice_date=None,
                              journal=None, *, line_ids=None):
@@ -75,21 +80,13 @@ class ProjectProject(models.Model):
         if grouping not in ("project", "debtor"):
             raise UserError(_("Unknown grouping “%s”.", grouping))
         date_to = fields.Date.to_date(date_to)
-        domain = self._hie_invoiceable_domain() + [
+        domain = self._hie_billable_domain() + [
             ("booking_project_id", "in", self.ids),
             ("date", "<=", date_to),
         ]
         if line_ids is not None:
             domain.append(("id", "in", list(line_ids)))
-        # the lines to invoice, summed per project, activity, employee and rate, in one query
-        groups = self.env["account.analytic.line"].sudo()._read_group(
-            domain,
-            groupby=[
-                "booking_project_id", "product_id", "employee_id", "revenue_unit_rate",
-                "product_uom_id", "booking_kind",
-            ],
-            aggregates=["unit_amount:sum", "revenue_amount:sum", "id:array_agg"],
-        )
+        groups = self.env["account.analytic.line"].sudo()._hie_read_unbilled_groups(domain)
         if not groups:
             return self.env["account.move"]
         self.browse({group[0].id for group in groups})._hie_lock_for_billing()
