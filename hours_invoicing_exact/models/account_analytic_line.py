@@ -295,13 +295,17 @@ class AccountAnalyticLine(models.Model):
             value = list(self.env[comodel]._search(value))
             operator = "in" if operator == "any" else "not in"
         elif operator not in ("=", "!=", "in", "not in"):
+            negative = operator in expression.NEGATIVE_TERM_OPERATORS
+            if negative:
+                operator = expression.TERM_OPERATORS_NEGATION[operator]
             value = list(self.env[comodel]._search([("display_name", operator, value)]))
-            operator = "in"
+            operator = "not in" if negative else "in"
+        if isinstance(value, models.BaseModel):
+            value = value.ids or [False]
+        elif operator in ("=", "!="):
+            value = [value]
         if operator in ("=", "!="):
             operator = "in" if operator == "=" else "not in"
-            value = [value]
-        if isinstance(value, models.BaseModel):
-            value = value.ids
         ids = [int(v) for v in value if v]
         with_false = len(ids) < len(value)
         match = SQL("%s AND %s = ANY(%s)", has, SQL.identifier("k", column), ids)
