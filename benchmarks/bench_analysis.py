@@ -78,32 +78,32 @@ def populate(env, lines):
             SELECT i, i %% 100 AS pn, i %% 20 AS en, (i %% 10 = 0) AS is_cost,
                    (i %% 3 = 0) AS billed, 1 + (i %% 8) / 4.0 AS qty
               FROM generate_series(1, %(lines)s) AS i
+        ), inserted AS (
+            INSERT INTO account_analytic_line (
+                name, date, amount, unit_amount, company_id, currency_id, account_id,
+                project_id, employee_id, product_id, booking_project_id, booking_kind,
+                cost_amount, revenue_amount, revenue_unit_rate, is_direct,
+                category, create_uid, write_uid, create_date, write_date)
+            SELECT 'bench ' || g.i,
+                   DATE '2025-01-01' + (g.i %% 540),
+                   -(CASE WHEN g.is_cost THEN 25 * g.qty ELSE e.hourly_cost * g.qty END),
+                   g.qty, COALESCE(p.company_id, %(company)s), %(currency)s, p.account_id,
+                   CASE WHEN g.is_cost THEN NULL ELSE p.id END,
+                   CASE WHEN g.is_cost THEN NULL ELSE e.id END,
+                   %(product)s, p.id,
+                   CASE WHEN g.is_cost THEN 'cost' ELSE 'hours' END,
+                   CASE WHEN g.is_cost THEN 25 * g.qty ELSE e.hourly_cost * g.qty END,
+                   80 * g.qty, 80, TRUE,
+                   'other', 1, 1, now(), now()
+              FROM g JOIN p ON p.n = g.pn JOIN e ON e.n = g.en
+         RETURNING id, name, booking_project_id
         )
-        INSERT INTO account_analytic_line (
-            name, date, amount, unit_amount, company_id, currency_id, account_id,
-            project_id, employee_id, product_id, booking_project_id, booking_kind,
-            principal_id, cost_amount, revenue_amount, revenue_unit_rate, is_direct,
-            billing_status, invoice_id, invoice_line_id, category, create_uid, write_uid,
-            create_date, write_date)
-        SELECT 'bench ' || g.i,
-               DATE '2025-01-01' + (g.i %% 540),
-               -(CASE WHEN g.is_cost THEN 25 * g.qty ELSE e.hourly_cost * g.qty END),
-               g.qty, COALESCE(p.company_id, %(company)s), %(currency)s, p.account_id,
-               CASE WHEN g.is_cost THEN NULL ELSE p.id END,
-               CASE WHEN g.is_cost THEN NULL ELSE e.id END,
-               %(product)s, p.id,
-               CASE WHEN g.is_cost THEN 'cost' ELSE 'hours' END,
-               p.partner_id,
-               CASE WHEN g.is_cost THEN 25 * g.qty ELSE e.hourly_cost * g.qty END,
-               80 * g.qty, 80, TRUE,
-               CASE WHEN p.invoicing_type <> 'time_material' THEN 'not_billable'
-                    WHEN g.billed THEN 'invoiced' ELSE 'to_invoice' END,
-               CASE WHEN p.invoicing_type = 'time_material' AND g.billed
-                    THEN %(invoice)s END,
-               CASE WHEN p.invoicing_type = 'time_material' AND g.billed
-                    THEN %(invoice_line)s END,
-               'other', 1, 1, now(), now()
-          FROM g JOIN p ON p.n = g.pn JOIN e ON e.n = g.en
+        -- a third of the lines of time & material projects are billed
+        INSERT INTO hie_billing_link (booking_line_id, move_id, move_line_id)
+        SELECT inserted.id, %(invoice)s, %(invoice_line)s
+          FROM inserted JOIN p ON p.id = inserted.booking_project_id
+         WHERE p.invoicing_type = 'time_material'
+           AND split_part(inserted.name, ' ', 2)::int %% 3 = 0
         """,
         {"projects": projects.ids, "employees": employees.ids, "lines": lines,
          "currency": env.company.currency_id.id, "company": env.company.id,
@@ -111,6 +111,7 @@ def populate(env, lines):
          "invoice": invoice.id, "invoice_line": invoice.invoice_line_ids.id},
     )
     cr.execute("ANALYZE account_analytic_line")
+    cr.execute("ANALYZE hie_billing_link")
     return projects
 
 

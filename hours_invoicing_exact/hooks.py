@@ -23,7 +23,6 @@ LINE_COLUMNS = {
     "revenue_unit_rate": "numeric",
     "revenue_source": "varchar",
     "is_direct": "bool",
-    "billing_status": "varchar",
     "revenue_agreement_id": "int4",
 }
 MOVE_LINE_COLUMNS = {
@@ -60,10 +59,10 @@ def fill_project_defaults(cr, project_ids=None):
 
 
 def fill_line_defaults(cr, line_ids=None):
-    """Booking project, kind, cost, list-price revenue, direct flag and billing status of
-    existing analytic lines, in one statement. No agreement exists yet at install time, so the
-    revenue is the list price (employee rate, else product sales price; costs at sales price,
-    else at cost)."""
+    """Booking project, kind, cost, list-price revenue and direct flag of existing analytic
+    lines, in one statement (their billing status follows: no line is billed yet). No
+    agreement exists yet at install time, so the revenue is the list price (employee rate,
+    else product sales price; costs at sales price, else at cost)."""
     where = SQL() if line_ids is None else SQL("AND l.id = ANY(%s)", list(line_ids))
     cr.execute(SQL(
         """
@@ -107,12 +106,7 @@ def fill_line_defaults(cr, line_ids=None):
                    WHEN b.kind = 'hours' THEN 'none'
                    ELSE 'cost' END,
                is_direct = (b.project_id IS NOT NULL AND p.invoicing_type <> 'internal'
-                            AND b.hours_kind <> 'indirect'),
-               billing_status = CASE
-                   WHEN b.project_id IS NULL THEN NULL
-                   WHEN p.invoicing_type = 'time_material' AND b.hours_kind <> 'indirect'
-                   THEN 'to_invoice'
-                   ELSE 'not_billable' END
+                            AND b.hours_kind <> 'indirect')
           FROM base b
           LEFT JOIN project_project p ON p.id = b.project_id
          WHERE l.id = b.id

@@ -13,6 +13,7 @@ from . import (
     accounting_period_entry_line,
     accounting_period_sync_run,
     accounting_reference,
+    hie_billing_link,
     hr_employee,
     product_template,
     project_installment,

@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, fields, models
+from collections import defaultdict
+
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -23,11 +25,10 @@ class AccountMove(models.Model):
         column2="project_id",
         string="Projects",
     )
-    hie_booking_line_ids = fields.One2many(
+    hie_booking_line_ids = fields.Many2many(
         comodel_name="account.analytic.line",
-        inverse_name="invoice_id",
         string="Billed Booking Lines",
-        readonly=True,
+        compute="_compute_hie_booking_line_ids",
     )
     hie_booking_line_count = fields.Integer(
         string="Booking Lines", compute="_compute_hie_booking_figures",
@@ -54,16 +55,38 @@ class AccountMove(models.Model):
         help="Print the hours specification as an appendix.",
     )
 
-    @api.depends("hie_booking_line_ids", "amount_untaxed")
+    def _compute_hie_booking_line_ids(self):
+        by_move = defaultdict(list)
+        ids = [move_id for move_id in self._origin.ids if move_id]
+        if ids:
+            self.env["hie.billing.link"].flush_model()
+            self.env.cr.execute(
+                "SELECT move_id, booking_line_id FROM hie_billing_link WHERE move_id = ANY(%s)"
+                " ORDER BY booking_line_id",
+                (ids,),
+            )
+            for move_id, line_id in self.env.cr.fetchall():
+                by_move[move_id].append(line_id)
+        for move in self:
+            move.hie_booking_line_ids = [Command.set(by_move.get(move._origin.id, []))]
+
+    @api.depends("amount_untaxed")
     def _compute_hie_booking_figures(self):
         data = {}
-        if self.ids:
-            groups = self.env["account.analytic.line"].sudo()._read_group(
-                [("invoice_id", "in", self.ids)],
-                groupby=["invoice_id"],
-                aggregates=["__count", "revenue_amount:sum"],
+        ids = [move_id for move_id in self._origin.ids if move_id]
+        if ids:
+            self.env["account.analytic.line"].flush_model(["revenue_amount"])
+            self.env.cr.execute(
+                """
+                SELECT k.move_id, COUNT(*), COALESCE(SUM(l.revenue_amount), 0)
+                  FROM hie_billing_link k
+                  JOIN account_analytic_line l ON l.id = k.booking_line_id
+                 WHERE k.move_id = ANY(%s)
+                 GROUP BY k.move_id
+                """,
+                (ids,),
             )
-            data = {move.id: (count, value) for move, count, value in groups}
+            data = {move_id: (count, value) for move_id, count, value in self.env.cr.fetchall()}
         for move in self:
             count, value = data.get(move._origin.id, (0, 0.0))
             move.hie_booking_line_count = count
@@ -79,8 +102,7 @@ class AccountMove(models.Model):
     # Release of billed booking lines
     # ------------------------------------------------------------------
     def _hie_release_hours(self, mark=True):
-        lines = self.env["account.analytic.line"].sudo().search([("invoice_id", "in", self.ids)])
-        lines._hie_release()
+        self.sudo()._origin.hie_booking_line_ids._hie_release()
         if mark:
             self.filtered(lambda move: move.invoice_line_ids.filtered("hie_bills_hours")).write(
                 {"hie_hours_released": True}

@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from collections import defaultdict
+
+from odoo import Command, fields, models
 
 
 class AccountMoveLine(models.Model):
@@ -7,11 +9,10 @@ class AccountMoveLine(models.Model):
 
     _inherit = "account.move.line"
 
-    hie_booking_line_ids = fields.One2many(
+    hie_booking_line_ids = fields.Many2many(
         comodel_name="account.analytic.line",
-        inverse_name="invoice_line_id",
         string="Billed Booking Lines",
-        readonly=True,
+        compute="_compute_hie_booking_line_ids",
     )
     hie_bills_hours = fields.Boolean(
         string="Bills Booking Lines",
@@ -20,10 +21,23 @@ class AccountMoveLine(models.Model):
         help="This invoice line was made from booking lines.",
     )
 
+    def _compute_hie_booking_line_ids(self):
+        by_line = defaultdict(list)
+        origin = self._origin.filtered("id")
+        if origin:
+            self.env["hie.billing.link"].flush_model()
+            # the index is on (invoice, invoice line)
+            self.env.cr.execute(
+                "SELECT move_line_id, booking_line_id FROM hie_billing_link"
+                " WHERE move_id = ANY(%s) AND move_line_id = ANY(%s) ORDER BY booking_line_id",
+                (origin.move_id.ids, origin.ids),
+            )
+            for move_line_id, line_id in self.env.cr.fetchall():
+                by_line[move_line_id].append(line_id)
+        for line in self:
+            line.hie_booking_line_ids = [Command.set(by_line.get(line._origin.id, []))]
+
     def unlink(self):
         """Removing an invoice line (from a draft) releases its booking lines."""
-        lines = self.env["account.analytic.line"].sudo().search(
-            [("invoice_line_id", "in", self.ids)]
-        )
-        lines._hie_release()
+        self.sudo()._origin.hie_booking_line_ids._hie_release()
         return super().unlink()

@@ -21,17 +21,25 @@ class ProjectProject(models.Model):
 
     invoice_detail_level = fields.Selection(
         selection=[
+            ("activity", "Summary per activity and rate"),
             ("summary", "Summary per activity, employee and rate"),
             ("line", "One invoice line per booking line"),
         ],
-        default="summary",
+        default="activity",
         help="How booking lines become invoice lines: summarized per activity (service "
-        "product), employee and rate, or one invoice line per booking line.",
+        "product) and rate, per activity, employee and rate, or one invoice line per booking "
+        "line.",
     )
     invoice_hours_appendix = fields.Boolean(
         string="Hours Specification on Invoice",
         help="Print the billed booking lines (date, employee, description, hours) as an "
         "appendix of the invoice.",
+    )
+    hie_last_billed = fields.Datetime(
+        string="Hours Last Billed",
+        readonly=True,
+        copy=False,
+        help="When hours of this project were last invoiced or linked to an invoice.",
     )
     invoicing_frequency = fields.Selection(
         selection=[("manual", "Manual"), ("weekly", "Weekly"), ("monthly", "Monthly")],
@@ -44,16 +52,20 @@ class ProjectProject(models.Model):
     # The invoicing service
     # ------------------------------------------------------------------
     @api.model
-    def _hie_invoiceable_domain(self):
-        """The rule: only direct, to-invoice lines of time & material projects whose status
-        allows invoicing (quoted/tendered or order)."""
+    def _hie_billable_domain(self):
+        """The rule: only direct lines of time & material projects whose status allows
+        invoicing (quoted/tendered or order), and only once (see
+        :meth:`_hie_invoiceable_domain`)."""
         return [
-            ("billing_status", "=", "to_invoice"),
             ("is_direct", "=", True),
-            ("invoice_id", "=", False),
             ("booking_project_id.invoicing_type", "=", "time_material"),
             ("booking_project_id.project_status", "in", INVOICEABLE_STATUSES),
         ]
+
+    @api.model
+    def _hie_invoiceable_domain(self):
+        """The billable lines that are not billed yet."""
+        return self._hie_billable_domain() + [("billing_status", "=", "to_invoice")]
 
     def _hie_create_invoices(self, date_to, grouping="project", invoice_date=None,
                              journal=None, *, line_ids=None):
@@ -68,78 +80,78 @@ class ProjectProject(models.Model):
         if grouping not in ("project", "debtor"):
             raise UserError(_("Unknown grouping “%s”.", grouping))
         date_to = fields.Date.to_date(date_to)
-        Line = self.env["account.analytic.line"]
-        domain = self._hie_invoiceable_domain() + [
+        domain = self._hie_billable_domain() + [
             ("booking_project_id", "in", self.ids),
             ("date", "<=", date_to),
         ]
         if line_ids is not None:
             domain.append(("id", "in", list(line_ids)))
-        candidates = Line.sudo().search(domain, order="id")
-        if not candidates:
+        groups = self.env["account.analytic.line"].sudo()._hie_read_unbilled_groups(domain)
+        if not groups:
             return self.env["account.move"]
-        lines = self._hie_lock_lines(candidates)
-        if not lines:
-            return self.env["account.move"]
-        return self._hie_invoice_lines(lines, grouping, invoice_date, journal)
+        self.browse({group[0].id for group in groups})._hie_lock_for_billing()
+        return self._hie_invoice_groups(groups, grouping, invoice_date, journal)
 
-    @api.model
-    def _hie_lock_lines(self, lines):
-        """Take row locks on the booking lines and re-check, after the lock, that they are
-        still unbilled: of two users invoicing the same hours at once, one wins; the other gets
-        a clear error (and finds them billed when trying again)."""
-        lines.flush_recordset()
+    def _hie_lock_for_billing(self):
+        """Take the rows of these projects for a billing of their lines, and mark them billed
+        now.
+
+        Of two users billing hours of the same project at the same moment, one wins and the
+        other gets a clear error at once; a billing whose snapshot predates another billing
+        of the project that committed since fails the same way (the marked rows are a
+        concurrent update). Changes of booking lines wait for these rows (see
+        :meth:`account.analytic.line._hie_wait_for_billing`). The booking lines themselves
+        are not locked: their rows, and the many indexes of their table, are not written by
+        a billing. The unique link per booking line is the database's last word.
+        """
+        if not self:
+            return
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     """
-                    SELECT id FROM account_analytic_line
-                     WHERE id = ANY(%s) AND invoice_id IS NULL AND billing_status = 'to_invoice'
-                     ORDER BY id
-                       FOR UPDATE NOWAIT
+                    UPDATE project_project p
+                       SET hie_last_billed = (now() AT TIME ZONE 'UTC')
+                      FROM (SELECT id FROM project_project WHERE id = ANY(%s)
+                             ORDER BY id FOR NO KEY UPDATE NOWAIT) locked
+                     WHERE p.id = locked.id
                     """,
-                    (lines.ids,),
+                    (self.ids,),
                 )
-                locked_ids = [row[0] for row in self.env.cr.fetchall()]
         except (pg_errors.LockNotAvailable, pg_errors.SerializationFailure) as exc:
             raise UserError(_(
                 "Some of these hours are being invoiced by someone else at this moment. Nothing "
                 "was invoiced; try again in a moment: hours that are billed by then are left out."
             )) from exc
-        locked = lines.browse(locked_ids)
-        # the lock read the committed state: the locked lines are unbilled, the others are not
-        # (any more); tell the cache instead of re-reading every line
-        lines.invalidate_recordset(["invoice_id", "invoice_line_id", "billing_status"])
-        cache = self.env.cache
-        cache.update(locked, lines._fields["invoice_id"], [None] * len(locked))
-        cache.update(locked, lines._fields["billing_status"], ["to_invoice"] * len(locked))
-        return locked
+        self.invalidate_recordset(["hie_last_billed"])
 
     @api.model
-    def _hie_invoice_lines(self, lines, grouping, invoice_date, journal):
-        """Build and create the invoices of locked, invoiceable booking lines."""
+    def _hie_invoice_groups(self, groups, grouping, invoice_date, journal):
+        """Build and create the invoices of grouped invoiceable booking lines (the rows of
+        :meth:`_hie_create_invoices`'s grouped query), and link the lines."""
         invoice_date = fields.Date.to_date(invoice_date) if invoice_date else False
-        # settle pending recomputations of the revenue before reading it
-        lines.flush_recordset()
-        groups = lines._read_group(
-            [("id", "in", lines.ids)],
-            groupby=[
-                "booking_project_id", "product_id", "employee_id", "revenue_unit_rate",
-                "product_uom_id", "booking_kind",
-            ],
-            aggregates=["unit_amount:sum", "revenue_amount:sum", "id:array_agg"],
-        )
+        lines = self.env["account.analytic.line"].sudo()
         projects = self.browse({group[0].id for group in groups})
-        detail_projects = projects.filtered(lambda p: p.invoice_detail_level == "line")
+        level = {project.id: project.invoice_detail_level or "activity" for project in projects}
         by_invoice = defaultdict(list)  # invoice key -> [line spec]
         detail_ids = []
+        # per activity and rate: the groups of the employees of one activity and rate merged
+        merged = {}
         for project, product, employee, rate, uom, kind, qty, revenue, ids in groups:
-            if project in detail_projects:
+            if level[project.id] == "line":
                 detail_ids.extend(ids)
                 continue
+            if level[project.id] == "activity":
+                employee = employee.browse()
+            group = merged.setdefault((project, product, employee, rate, uom, kind),
+                                      [0.0, 0.0, []])
+            group[0] += qty
+            group[1] += revenue
+            group[2].extend(ids)
+        for (project, product, employee, rate, uom, kind), (qty, revenue, ids) in merged.items():
             key = self._hie_invoice_key(project, grouping)
             by_invoice[key].extend(self._hie_line_specs(
-                project, product, employee, rate, uom, kind, qty, revenue, ids, lines,
+                project, product, employee, rate, uom, kind, qty, revenue, sorted(ids), lines,
             ))
         if detail_ids:
             for line in lines.browse(sorted(detail_ids)):
@@ -165,7 +177,7 @@ class ProjectProject(models.Model):
             ).sorted("sequence")
             for aml, spec in zip(product_lines, specs, strict=True):
                 links.extend((line_id, aml.id, move.id) for line_id in spec["ids"])
-        self.env["account.analytic.line"]._hie_set_billing_links(links)
+        lines._hie_set_billing_links(links)
         return moves
 
     @api.model
@@ -243,23 +255,14 @@ class ProjectProject(models.Model):
             for project in projects
         )
         currency = projects[:1].currency_id or company.currency_id
+        # lines ordered per project; on an invoice of several projects each line names its
+        # project (section lines would double the lines Odoo computes on create and post)
         line_commands = []
-        sequence = 10
-        current_project = None
-        for spec in specs:
-            if len(projects) > 1 and spec["project"] != current_project:
-                current_project = spec["project"]
-                line_commands.append(Command.create({
-                    "display_type": "line_section",
-                    "name": _("Project %(project)s, principal %(principal)s",
-                              project=current_project.name,
-                              principal=current_project.partner_id.name or "-"),
-                    "sequence": sequence,
-                }))
-                sequence += 1
-            line_commands.append(Command.create(self._hie_prepare_invoice_line_vals(
-                spec, sequence)))
-            sequence += 1
+        for sequence, spec in enumerate(specs, start=10):
+            line_vals = self._hie_prepare_invoice_line_vals(spec, sequence)
+            if len(projects) > 1:
+                line_vals["name"] = f"{spec['project'].name} - {line_vals['name']}"
+            line_commands.append(Command.create(line_vals))
         vals = {
             "move_type": "out_invoice",
             "company_id": company.id,

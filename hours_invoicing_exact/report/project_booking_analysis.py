@@ -20,9 +20,10 @@ class ProjectBookingAnalysis(models.Model):
     _depends = {
         "account.analytic.line": [
             "name", "date", "booking_project_id", "task_id", "employee_id", "product_id",
-            "is_direct", "billing_status", "booking_kind", "invoice_id", "company_id",
-            "currency_id", "unit_amount", "cost_amount", "revenue_amount",
+            "is_direct", "booking_kind", "company_id", "currency_id", "unit_amount",
+            "cost_amount", "revenue_amount",
         ],
+        "hie.billing.link": ["booking_line_id", "move_id"],
         "project.project": ["partner_id", "invoice_partner_id", "invoicing_type"],
         "account.move": ["partner_id"],
     }
@@ -91,26 +92,33 @@ class ProjectBookingAnalysis(models.Model):
                    l.employee_id AS employee_id,
                    l.product_id AS product_id,
                    COALESCE(l.is_direct, FALSE) AS is_direct,
-                   l.billing_status AS billing_status,
+                   s.billing_status AS billing_status,
                    l.booking_kind AS booking_kind,
                    p.invoicing_type AS invoicing_type,
-                   l.invoice_id AS invoice_id,
+                   k.move_id AS invoice_id,
                    l.company_id AS company_id,
                    l.currency_id AS currency_id,
                    CASE WHEN l.booking_kind = 'hours' THEN l.unit_amount ELSE 0 END AS hours,
-                   CASE WHEN l.booking_kind = 'hours' AND l.billing_status = 'invoiced'
+                   CASE WHEN l.booking_kind = 'hours' AND s.billing_status = 'invoiced'
                         THEN l.unit_amount ELSE 0 END AS billed_hours,
-                   CASE WHEN l.booking_kind = 'hours' AND l.billing_status = 'to_invoice'
+                   CASE WHEN l.booking_kind = 'hours' AND s.billing_status = 'to_invoice'
                         THEN l.unit_amount ELSE 0 END AS unbilled_hours,
                    COALESCE(l.cost_amount, 0) AS cost_amount,
                    COALESCE(l.revenue_amount, 0) AS revenue_amount,
-                   CASE WHEN l.billing_status = 'invoiced'
+                   CASE WHEN s.billing_status = 'invoiced'
                         THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS billed_revenue,
-                   CASE WHEN l.billing_status = 'to_invoice'
+                   CASE WHEN s.billing_status = 'to_invoice'
                         THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS unbilled_revenue
               FROM account_analytic_line l
               JOIN project_project p ON p.id = l.booking_project_id
-              LEFT JOIN account_move m ON m.id = l.invoice_id
+              LEFT JOIN hie_billing_link k ON k.booking_line_id = l.id
+              LEFT JOIN account_move m ON m.id = k.move_id
+             CROSS JOIN LATERAL (
+                   SELECT CASE WHEN k.id IS NOT NULL THEN 'invoiced'
+                               WHEN l.is_direct AND p.invoicing_type = 'time_material'
+                               THEN 'to_invoice'
+                               ELSE 'not_billable' END AS billing_status
+             ) s
             """
         )
 

@@ -63,6 +63,64 @@ class TestDirectAndBillingStatus(HieCase):
         self.assertEqual(other.billing_status, "not_billable")
         self.assertEqual(line.billing_status, "invoiced")
 
+    def test_billing_link_search_and_group(self):
+        """The billing fields are read from the link table: searching and grouping on them
+        gives what reading them gives, for every operator the UI and the code use."""
+        Line = self.env["account.analytic.line"]
+        billed1 = self.book_hours(self.project_tm, product=self.activity)
+        billed2 = self.book_hours(self.project_tm, product=self.activity_other)
+        linked = self.book_hours(self.project_tm, product=self.activity)
+        unbilled = self.book_hours(self.project_tm, product=self.activity)
+        indirect = self.book_hours(self.project_tm, product=self.activity_indirect)
+        fixed = self.book_hours(self.project_fixed)
+        mine = billed1 | billed2 | linked | unbilled | indirect | fixed
+        move = self.project_tm._hie_create_invoices("2099-12-31", line_ids=(billed1 | billed2).ids)
+        amls = billed1.invoice_line_id | billed2.invoice_line_id
+        self.assertEqual(len(amls), 2)
+        other = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_line_ids": [(0, 0, {"name": "by hand", "quantity": 1, "price_unit": 9})],
+        })
+        linked.invoice_id = other  # linked without an invoice line
+        self.assertFalse(linked.invoice_line_id)
+
+        def found(domain):
+            return Line.search([("id", "in", mine.ids)] + domain)
+
+        cases = [
+            ([("billing_status", "=", "invoiced")], billed1 | billed2 | linked),
+            ([("billing_status", "=", "to_invoice")], unbilled),
+            ([("billing_status", "=", "not_billable")], indirect | fixed),
+            ([("billing_status", "!=", "invoiced")], unbilled | indirect | fixed),
+            ([("billing_status", "in", ["to_invoice", "invoiced"])],
+             billed1 | billed2 | linked | unbilled),
+            ([("billing_status", "not in", ["to_invoice", "not_billable"])],
+             billed1 | billed2 | linked),
+            ([("invoice_id", "=", False)], unbilled | indirect | fixed),
+            ([("invoice_id", "!=", False)], billed1 | billed2 | linked),
+            ([("invoice_id", "=", move.id)], billed1 | billed2),
+            ([("invoice_id", "in", [other.id, False])], linked | unbilled | indirect | fixed),
+            ([("invoice_id", "not in", [move.id])], linked | unbilled | indirect | fixed),
+            ([("invoice_id", "not in", [move.id, False])], linked),
+            ([("invoice_id", "=", other)], linked),
+            ([("invoice_line_id", "=", False)], linked | unbilled | indirect | fixed),
+            ([("invoice_line_id", "in", amls[:1].ids)], amls[:1].hie_booking_line_ids),
+            ([("invoice_line_id", "!=", False)], billed1 | billed2),
+            ([("invoice_id.partner_id", "=", self.customer.id)], billed1 | billed2 | linked),
+        ]
+        for domain, expected in cases:
+            with self.subTest(domain=domain):
+                self.assertEqual(found(domain), expected)
+                self.assertEqual(found(domain).filtered_domain(domain), expected)
+        groups = Line._read_group([("id", "in", mine.ids)], ["billing_status"], ["__count"])
+        self.assertEqual(dict(groups), {"invoiced": 3, "to_invoice": 1, "not_billable": 2})
+        self.assertTrue(Line.fields_get(["billing_status"])["billing_status"]["groupable"])
+        # released again: searched and grouped as unbilled
+        move.unlink()
+        self.assertEqual(found([("billing_status", "=", "to_invoice")]),
+                         billed1 | billed2 | unbilled)
+        self.assertFalse(found([("invoice_id", "=", move.id)]))
+
     def test_cost_amounts(self):
         hours = self.book_hours(self.project_tm, hours=3)
         self.assertAlmostEqual(hours.cost_amount, 150.0)  # 3 h × hourly cost 50

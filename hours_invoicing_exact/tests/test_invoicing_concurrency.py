@@ -1,10 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from contextlib import closing
 
+from psycopg2 import errors as pg_errors
+
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tools import mute_logger
 
 
 @tagged("post_install", "-at_install")
@@ -88,4 +91,36 @@ class TestInvoicingConcurrency(BaseCase):
             cr2.rollback()
             self.assertFalse(self._invoice(cr2))
             cr2.commit()
+        self._check_billed_once()
+
+    def test_change_waits_for_a_billing_in_progress(self):
+        """Changing the hours of a line while another transaction bills its project waits
+        for that billing (here: until the lock timeout) instead of slipping in."""
+        with closing(self.registry.cursor()) as cr1, closing(self.registry.cursor()) as cr2:
+            self.assertEqual(len(self._invoice(cr1)), 1)
+            cr2.execute("SET LOCAL lock_timeout = '300ms'")
+            line2 = self._env(cr2)["account.analytic.line"].browse(self.ids["lines"][0])
+            with self.assertRaises(pg_errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                line2.write({"unit_amount": 9})
+            cr2.rollback()
+            cr1.commit()
+        self._check_billed_once()
+
+    def test_change_after_a_billing_committed_since(self):
+        """A transaction whose snapshot still shows the line unbilled cannot change it once
+        another transaction billed it: it fails as a concurrent update (which Odoo retries),
+        and the retry is refused with the invoice named."""
+        with closing(self.registry.cursor()) as cr1, closing(self.registry.cursor()) as cr2:
+            line2 = self._env(cr2)["account.analytic.line"].browse(self.ids["lines"][0])
+            self.assertEqual(line2.billing_status, "to_invoice")  # snapshot taken
+            moves = self._invoice(cr1)
+            cr1.commit()
+            with self.assertRaises(pg_errors.SerializationFailure), mute_logger("odoo.sql_db"):
+                line2.write({"unit_amount": 9})
+            cr2.rollback()
+            line2 = self._env(cr2)["account.analytic.line"].browse(self.ids["lines"][0])
+            with self.assertRaises(UserError) as cm:
+                line2.write({"unit_amount": 9})
+            self.assertIn(moves.with_env(self._env(cr2)).display_name, str(cm.exception))
+            cr2.rollback()
         self._check_billed_once()

@@ -27,6 +27,7 @@ class TestInvoicingWizard(HieCase):
         return form.save()
 
     def test_invoice_per_project_debtor_principal_agreements(self):
+        self.project_tm.invoice_detail_level = "summary"  # per activity, employee and rate
         a1 = self.book_hours(self.project_tm, 2, product=self.activity, date="2026-01-05")
         a2 = self.book_hours(self.project_tm, 3, product=self.activity, date="2026-01-06")
         b = self.book_hours(self.project_tm, 1.5, employee=self.employee_rated,
@@ -80,6 +81,43 @@ class TestInvoicingWizard(HieCase):
         with self.assertRefused(UserError, "Quoted/Tendered or Order"):
             wizard.action_create_invoices()
 
+    def test_detail_levels(self):
+        """By default one invoice line per activity and rate, whoever booked the hours; per
+        activity, employee and rate, or per booking line, when the project says so."""
+        project = self.env["project.project"].create(
+            {"name": "New", "partner_id": self.customer.id})
+        self.assertEqual(project.invoice_detail_level, "activity")
+        self.assertEqual(self.project_tm.invoice_detail_level, "activity")
+        expected = {
+            "activity": [(1.0, 95.0), (6.5, 95.0)],
+            "summary": [(1.0, 95.0), (1.5, 95.0), (5.0, 95.0)],
+            "line": [(1.0, 95.0), (1.5, 95.0), (2.0, 95.0), (3.0, 95.0)],
+        }
+        for level, quantities in expected.items():
+            self.project_tm.invoice_detail_level = level
+            lines = (
+                self.book_hours(self.project_tm, 2, product=self.activity, date="2026-01-05")
+                | self.book_hours(self.project_tm, 3, product=self.activity, date="2026-01-06")
+                | self.book_hours(self.project_tm, 1.5, employee=self.employee_rated,
+                                  product=self.activity, date="2026-01-06")
+                | self.book_hours(self.project_tm, 1, product=self.activity_other,
+                                  date="2026-01-07")
+            )
+            move = self.project_tm._hie_create_invoices("2026-01-31")
+            amls = move.invoice_line_ids.filtered(lambda aml: aml.display_type == "product")
+            self.assertEqual(sorted((aml.quantity, aml.price_unit) for aml in amls), quantities,
+                             level)
+            self.assertEqual(move.hie_booking_line_ids, lines, level)
+            self.assertEqual(amls.hie_booking_line_ids, lines, level)
+            for aml in amls:
+                self.assertAlmostEqual(
+                    aml.price_subtotal, sum(aml.hie_booking_line_ids.mapped("revenue_amount")))
+                self.assertEqual(aml.hie_booking_line_ids.invoice_line_id, aml)
+                by_rated = self.employee_rated in aml.hie_booking_line_ids.employee_id
+                self.assertEqual(self.employee_rated.name in aml.name,
+                                 level != "activity" and by_rated, (level, aml.name))
+            self.assertAlmostEqual(move.amount_untaxed, sum(lines.mapped("revenue_amount")))
+
     def test_grouping_per_debtor_and_detail_level(self):
         self.project_tm2.invoice_detail_level = "line"
         l1 = self.book_hours(self.project_tm, 2, date="2026-01-05")
@@ -91,8 +129,12 @@ class TestInvoicingWizard(HieCase):
         self.assertEqual(moves.partner_id, self.debtor)
         self.assertFalse(moves.hie_principal_id)  # two principals
         self.assertEqual(moves.hie_project_ids, self.project_tm | self.project_tm2)
-        sections = moves.invoice_line_ids.filtered(lambda x: x.display_type == "line_section")
-        self.assertEqual(len(sections), 2)
+        # several projects on one invoice: every line names its project, in project order
+        amls = moves.invoice_line_ids.sorted("sequence")
+        self.assertEqual(set(amls.mapped("display_type")), {"product"})
+        self.assertEqual([aml.name.split(" - ")[0] for aml in amls],
+                         ["T&M", "T&M 2", "T&M 2"])
+        self.assertEqual(l2.invoice_line_id.hie_booking_line_ids, l2)
         self.assertNotEqual(l2.invoice_line_id, l3.invoice_line_id)  # detail level: per line
         self.assertEqual(l1.invoice_id, moves)
         # per project: two invoices, both to the debtor

@@ -93,12 +93,9 @@ class HieInvoiceLinkWizard(models.TransientModel):
                 "Only unbilled lines of the projects of %s can be linked to this invoice.",
                 move.commercial_partner_id.display_name,
             ))
-        locked = self.env["project.project"]._hie_lock_lines(allowed.sudo())
-        if len(locked) != len(allowed):
-            raise UserError(_("Some of the chosen lines were billed in the meantime; open the "
-                              "wizard again."))
+        allowed.sudo().booking_project_id._hie_lock_for_billing()
         self.env["account.analytic.line"]._hie_set_billing_links(
-            (line_id, False, move.id) for line_id in locked.ids
+            (line_id, False, move.id) for line_id in allowed.ids
         )
-        move.hie_project_ids = [Command.link(pid) for pid in locked.booking_project_id.ids]
+        move.hie_project_ids = [Command.link(pid) for pid in allowed.booking_project_id.ids]
         return {"type": "ir.actions.act_window_close"}
