@@ -7,6 +7,10 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from ..services import rates
 
 AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
+# The values derived by the addon are read together, and only when one of them is needed:
+# plain reads of analytic lines (and hr_timesheet's own reads while it creates timesheets)
+# do not load them, so that computing them on new lines finds nothing to compare with.
+BOOKING_PREFETCH = "hie_booking"
 
 
 class AccountAnalyticLine(models.Model):
@@ -25,6 +29,7 @@ class AccountAnalyticLine(models.Model):
         compute="_compute_booking_project_id",
         store=True,
         index="btree_not_null",
+        prefetch=BOOKING_PREFETCH,
         help="The project this line is booked on: the timesheet's project, or for other costs "
         "the project of the analytic account.",
     )
@@ -32,6 +37,7 @@ class AccountAnalyticLine(models.Model):
         selection=[("hours", "Hours"), ("cost", "Other costs")],
         compute="_compute_booking_project_id",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     invoicing_type = fields.Selection(related="booking_project_id.invoicing_type")
     principal_id = fields.Many2one(related="booking_project_id.partner_id", string="Principal")
@@ -41,12 +47,11 @@ class AccountAnalyticLine(models.Model):
         help="For other costs entered by hand: the cost per unit; the line's cost is "
         "quantity × unit cost.",
     )
-    # Kept equal to minus the amount by create and write, in the same statement: hr_timesheet
-    # writes the cost of every new timesheet line by line, and a compute would follow each.
     cost_amount = fields.Monetary(
         string="Cost",
-        readonly=True,
-        copy=False,
+        compute="_compute_cost_amount",
+        store=True,
+        prefetch=BOOKING_PREFETCH,
         help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
         "the goods or services.",
     )
@@ -54,12 +59,14 @@ class AccountAnalyticLine(models.Model):
         string="Revenue",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
         help="Sales value of the line from the rate agreements (or the manual value).",
     )
     revenue_unit_rate = fields.Monetary(
         string="Sales Rate",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_source = fields.Selection(
         selection=[
@@ -74,12 +81,14 @@ class AccountAnalyticLine(models.Model):
         string="Rate From",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_agreement_id = fields.Many2one(
         comodel_name="project.rate.agreement",
         string="Agreement",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_override = fields.Boolean(
         string="Manual Revenue",
@@ -92,6 +101,7 @@ class AccountAnalyticLine(models.Model):
         compute="_compute_is_direct",
         store=True,
         readonly=False,
+        prefetch=BOOKING_PREFETCH,
         help="Direct hours are billable work for a customer; indirect hours are internal "
         "(training, sales, overhead).",
     )
@@ -104,6 +114,7 @@ class AccountAnalyticLine(models.Model):
         compute="_compute_billing_status",
         store=True,
         index="btree_not_null",
+        prefetch=BOOKING_PREFETCH,
     )
     invoice_line_id = fields.Many2one(
         comodel_name="account.move.line",
@@ -170,6 +181,14 @@ class AccountAnalyticLine(models.Model):
             for line in revenue_lines
         )
         self._hie_assign(values)
+
+    @api.depends("amount")
+    def _compute_cost_amount(self):
+        """The cost is minus the amount. A compute (not a value written next to the amount) so
+        that it is neither in the INSERT of new lines (a monetary value there costs a
+        temporary record per line) nor converted on each of hr_timesheet's per-line writes of
+        the cost of new timesheets: it is computed once for the batch, per distinct amount."""
+        self._hie_assign((line, {"cost_amount": -line.amount}) for line in self)
 
     @api.depends("booking_project_id.invoicing_type", "product_id")
     def _compute_is_direct(self):
@@ -329,13 +348,17 @@ class AccountAnalyticLine(models.Model):
         return res
 
     def _hie_sync_cost_amount(self):
-        """Other costs entered by hand cost quantity × unit cost."""
+        """Other costs entered by hand cost quantity × unit cost (one write per distinct
+        amount)."""
+        lines_by_amount = defaultdict(list)
         for line in self:
             if line.project_id or line.move_line_id or not line.cost_unit_price:
                 continue
-            amount = -line.unit_amount * line.cost_unit_price
+            amount = line.currency_id.round(-line.unit_amount * line.cost_unit_price)
             if line.currency_id.compare_amounts(line.amount, amount):
-                line.amount = amount
+                lines_by_amount[amount].append(line.id)
+        for amount, ids in lines_by_amount.items():
+            self.browse(ids).write({"amount": amount})
 
     def _hie_check_override_rights(self, vals):
         if {"revenue_override", "revenue_manual"} & set(vals) and not (
@@ -350,16 +373,21 @@ class AccountAnalyticLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        default_products = {}  # project id → its default service product id
         for vals in vals_list:
-            vals["cost_amount"] = -vals.get("amount", 0.0)
             self._hie_check_override_rights(vals)
-            if vals.get("project_id") and not vals.get("product_id"):
-                project = self.env["project.project"].sudo().browse(vals["project_id"])
-                if project.default_service_product_id:
-                    vals["product_id"] = project.default_service_product_id.id
-        lines = super().create(vals_list)
-        lines.filtered("cost_unit_price")._hie_sync_cost_amount()
-        return lines
+            project_id = vals.get("project_id")
+            if project_id and not vals.get("product_id"):
+                if project_id not in default_products:
+                    default_products[project_id] = self.env["project.project"].sudo().browse(
+                        project_id).default_service_product_id.id
+                if default_products[project_id]:
+                    vals["product_id"] = default_products[project_id]
+            elif (vals.get("cost_unit_price") and not project_id and not vals.get("task_id")
+                  and not vals.get("move_line_id")):
+                # other costs entered by hand: their amount goes into the INSERT
+                vals["amount"] = -(vals.get("unit_amount") or 0.0) * vals["cost_unit_price"]
+        return super().create(vals_list)
 
     def write(self, vals):
         # hr_timesheet writes the cost of every new timesheet line by line: keep that path
@@ -367,8 +395,6 @@ class AccountAnalyticLine(models.Model):
         if set(self._get_protected_fields()).intersection(vals):
             self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
-        if "amount" in vals:
-            vals = dict(vals, cost_amount=-vals["amount"])
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
             self.mapped("revenue_amount")
