@@ -11,6 +11,10 @@ from odoo.tools import SQL, mute_logger
 from ..services import rates
 
 AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
+# The values derived by the addon are read together, and only when one of them is needed:
+# plain reads of analytic lines (and hr_timesheet's own reads while it creates timesheets)
+# do not load them, so that computing them on new lines finds nothing to compare with.
+BOOKING_PREFETCH = "hie_booking"
 
 
 class AccountAnalyticLine(models.Model):
@@ -29,6 +33,7 @@ class AccountAnalyticLine(models.Model):
         compute="_compute_booking_project_id",
         store=True,
         index="btree_not_null",
+        prefetch=BOOKING_PREFETCH,
         help="The project this line is booked on: the timesheet's project, or for other costs "
         "the project of the analytic account.",
     )
@@ -36,6 +41,7 @@ class AccountAnalyticLine(models.Model):
         selection=[("hours", "Hours"), ("cost", "Other costs")],
         compute="_compute_booking_project_id",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     invoicing_type = fields.Selection(related="booking_project_id.invoicing_type")
     principal_id = fields.Many2one(related="booking_project_id.partner_id", string="Principal")
@@ -45,12 +51,11 @@ class AccountAnalyticLine(models.Model):
         help="For other costs entered by hand: the cost per unit; the line's cost is "
         "quantity × unit cost.",
     )
-    # Kept equal to minus the amount by create and write, in the same statement: hr_timesheet
-    # writes the cost of every new timesheet line by line, and a compute would follow each.
     cost_amount = fields.Monetary(
         string="Cost",
-        readonly=True,
-        copy=False,
+        compute="_compute_cost_amount",
+        store=True,
+        prefetch=BOOKING_PREFETCH,
         help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
         "the goods or services.",
     )
@@ -58,12 +63,14 @@ class AccountAnalyticLine(models.Model):
         string="Revenue",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
         help="Sales value of the line from the rate agreements (or the manual value).",
     )
     revenue_unit_rate = fields.Monetary(
         string="Sales Rate",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_source = fields.Selection(
         selection=[
@@ -78,12 +85,14 @@ class AccountAnalyticLine(models.Model):
         string="Rate From",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_agreement_id = fields.Many2one(
         comodel_name="project.rate.agreement",
         string="Agreement",
         compute="_compute_revenue",
         store=True,
+        prefetch=BOOKING_PREFETCH,
     )
     revenue_override = fields.Boolean(
         string="Manual Revenue",
@@ -96,6 +105,7 @@ class AccountAnalyticLine(models.Model):
         compute="_compute_is_direct",
         store=True,
         readonly=False,
+        prefetch=BOOKING_PREFETCH,
         help="Direct hours are billable work for a customer; indirect hours are internal "
         "(training, sales, overhead).",
     )
@@ -133,61 +143,72 @@ class AccountAnalyticLine(models.Model):
     # ------------------------------------------------------------------
     # Computes
     # ------------------------------------------------------------------
-    def _hie_assign(self, values_by_line):
+    def _hie_assign(self, fnames, values_by_line):
         """Assign computed values grouped by equal values: one assignment per distinct value
         instead of one per line, which keeps the computes of large batches cheap.
 
-        :param values_by_line: iterable of (line, dict of field values)
+        :param fnames: the names of the fields assigned
+        :param values_by_line: iterable of (line, tuple of the values of ``fnames``)
         """
         groups = defaultdict(list)
         for line, values in values_by_line:
-            groups[tuple(values.items())].append(line.id)
+            groups[values].append(line.id)
         for values, ids in groups.items():
-            self.browse(ids).update(dict(values))
+            self.browse(ids).update(dict(zip(fnames, values)))
 
     @api.depends("project_id", "account_id", "move_line_id")
     def _compute_booking_project_id(self):
         """Timesheets are booked on their project; other analytic lines on the project of
         their analytic account. Lines of customer invoices and credit notes carry the
         project's revenue, not a cost: they are no booking lines."""
-        timesheets = self.filtered("project_id")
-        project_by_account = {}
-        others = (self - timesheets).filtered(
+        values = []
+        other_ids = []
+        for line in self:
+            project = line.project_id
+            if project:
+                values.append((line, (project.id, "hours")))
+            else:
+                other_ids.append(line.id)
+        not_timesheets = self.browse(other_ids)
+        others = not_timesheets.filtered(
             lambda line: not line.move_line_id.move_id.is_sale_document(include_receipts=True)
         )
-        revenue_lines = self - timesheets - others
+        project_by_account = {}
         if others.account_id:
             projects = self.env["project.project"].sudo().with_context(active_test=False).search(
                 [("account_id", "in", others.account_id.ids)], order="id"
             )
             for project in projects:
                 project_by_account.setdefault(project.account_id.id, project.id)
-        values = [
-            (line, {"booking_project_id": line.project_id.id, "booking_kind": "hours"})
-            for line in timesheets
-        ]
         for line in others:
             project_id = project_by_account.get(line.account_id.id, False)
-            values.append((line, {"booking_project_id": project_id,
-                                  "booking_kind": "cost" if project_id else False}))
-        values.extend(
-            (line, {"booking_project_id": False, "booking_kind": False})
-            for line in revenue_lines
-        )
-        self._hie_assign(values)
+            values.append((line, (project_id, "cost" if project_id else False)))
+        # the revenue of customer invoices
+        values.extend((line, (False, False)) for line in not_timesheets - others)
+        self._hie_assign(("booking_project_id", "booking_kind"), values)
+
+    @api.depends("amount")
+    def _compute_cost_amount(self):
+        """The cost is minus the amount. A compute (not a value written next to the amount) so
+        that it is neither in the INSERT of new lines (a monetary value there costs a
+        temporary record per line) nor converted on each of hr_timesheet's per-line writes of
+        the cost of new timesheets: it is computed once for the batch, per distinct amount."""
+        self._hie_assign(("cost_amount",), ((line, (-line.amount,)) for line in self))
 
     @api.depends("booking_project_id.invoicing_type", "product_id")
     def _compute_is_direct(self):
+        direct_projects = set(self.booking_project_id.filtered(
+            lambda project: project.invoicing_type != "internal"
+        ).ids)
         indirect_products = set(self.product_id.filtered(
             lambda product: product.hours_kind == "indirect"
         ).ids)
-        self._hie_assign(
-            (line, {"is_direct": bool(line.booking_project_id)
-                    and line.booking_project_id.invoicing_type != "internal"
-                    and line.product_id.id not in indirect_products})
+        self._hie_assign(("is_direct",), (
+            (line, (line.booking_project_id.id in direct_projects
+                    and line.product_id.id not in indirect_products,))
             for line in self
-            if not line.invoice_id
-        )
+            if not line.invoice_id  # billed lines keep what they were billed as
+        ))
 
     def _compute_billing_link(self):
         ids = [line_id for line_id in self._origin.ids if line_id]
@@ -391,35 +412,38 @@ class AccountAnalyticLine(models.Model):
         declared in :meth:`write` for cost lines only, so that the per-line write of the cost
         that hr_timesheet does on every new timesheet does not schedule the revenue again.
         """
-        empty = {"revenue_amount": 0.0, "revenue_unit_rate": 0.0,
-                 "revenue_source": False, "revenue_agreement_id": False}
-        booking = self.filtered(lambda line: line.booking_project_id and not line.invoice_id)
-        # invoiced lines keep the revenue they were invoiced at
-        values = [(line, empty) for line in self - booking if not line.booking_project_id]
-        if booking:
-            agreements_by_scope = self._hie_load_agreements(booking.booking_project_id)
-            scopes = {
-                project.id: (
-                    agreements_by_scope.get(("project", project.id), ()),
-                    agreements_by_scope.get(
-                        ("partner", project.partner_id.commercial_partner_id.id), ()),
-                )
-                for project in booking.booking_project_id
-            }
-            facts = booking._hie_facts_builder()
-            resolved = {}  # lines of a batch mostly repeat a few (project, facts) pairs
-            for line in booking:
-                key = (line.booking_project_id.id, facts(line))
-                if key not in resolved:
-                    resolution = rates.resolve(key[1], *scopes[key[0]])
-                    resolved[key] = {
-                        "revenue_amount": resolution.revenue,
-                        "revenue_unit_rate": resolution.unit_rate,
-                        "revenue_source": resolution.source,
-                        "revenue_agreement_id": resolution.agreement_id or False,
-                    }
-                values.append((line, resolved[key]))
-        self._hie_assign(values)
+        fnames = ("revenue_amount", "revenue_unit_rate", "revenue_source",
+                  "revenue_agreement_id")
+        booked = self.booking_project_id
+        if not booked:
+            self._hie_assign(fnames, ((line, (0.0, 0.0, False, False)) for line in self))
+            return
+        agreements_by_scope = self._hie_load_agreements(booked)
+        scopes = {
+            project.id: (
+                agreements_by_scope.get(("project", project.id), ()),
+                agreements_by_scope.get(
+                    ("partner", project.partner_id.commercial_partner_id.id), ()),
+            )
+            for project in booked
+        }
+        facts_key, facts = self._hie_facts_builder()
+        resolved = {}  # lines of a batch mostly repeat a few (project, facts) pairs
+        values = []
+        for line in self:
+            project_id = line.booking_project_id.id
+            if not project_id:
+                values.append((line, (0.0, 0.0, False, False)))
+                continue
+            if line.invoice_id:
+                continue  # invoiced lines keep the revenue they were invoiced at
+            key = (project_id, facts_key(line))
+            if key not in resolved:
+                resolution = rates.resolve(facts(key[1]), *scopes[project_id])
+                resolved[key] = (resolution.revenue, resolution.unit_rate, resolution.source,
+                                 resolution.agreement_id or False)
+            values.append((line, resolved[key]))
+        self._hie_assign(fnames, values)
 
     @api.model
     def _hie_load_agreements(self, projects):
@@ -450,8 +474,12 @@ class AccountAnalyticLine(models.Model):
         return memo
 
     def _hie_facts_builder(self):
-        """Read what the resolver needs of the products and employees of these lines once,
-        and return a function that turns one line into the resolver's plain data."""
+        """Read what the resolver needs of the products and employees of these lines once.
+
+        Return two functions: one that reads the few values of one line that its revenue
+        depends on (a plain tuple, cheap to compare: a batch mostly repeats a few of them),
+        and one that turns such a tuple into the resolver's plain data.
+        """
         products = {
             product.id: (
                 product.lst_price,
@@ -465,22 +493,35 @@ class AccountAnalyticLine(models.Model):
         }
         digits = {currency.id: currency.decimal_places for currency in self.currency_id}
 
-        def facts(line):
-            price, categ_path = products.get(line.product_id.id, (0.0, ()))
-            return rates.LineFacts(
-                kind=rates.HOURS if line.booking_kind == "hours" else rates.COST,
-                quantity=line.unit_amount,
-                cost=-line.amount,
-                employee_id=line.employee_id.id or None,
-                product_id=line.product_id.id or None,
-                categ_path=categ_path,
-                employee_rate=employee_rates.get(line.employee_id.id, 0.0),
-                product_price=price,
-                override=line.revenue_manual if line.revenue_override else None,
-                digits=digits.get(line.currency_id.id, 2),
+        def facts_key(line):
+            hours = line.booking_kind == "hours"
+            return (
+                hours,
+                line.unit_amount,
+                0.0 if hours else -line.amount,  # the cost matters to other costs only
+                line.employee_id.id,
+                line.product_id.id,
+                line.revenue_manual if line.revenue_override else None,
+                line.currency_id.id,
             )
 
-        return facts
+        def facts(key):
+            hours, quantity, cost, employee_id, product_id, override, currency_id = key
+            price, categ_path = products.get(product_id, (0.0, ()))
+            return rates.LineFacts(
+                kind=rates.HOURS if hours else rates.COST,
+                quantity=quantity,
+                cost=cost,
+                employee_id=employee_id or None,
+                product_id=product_id or None,
+                categ_path=categ_path,
+                employee_rate=employee_rates.get(employee_id, 0.0),
+                product_price=price,
+                override=override,
+                digits=digits.get(currency_id, 2),
+            )
+
+        return facts_key, facts
 
     def _hie_mark_revenue_to_recompute(self):
         """Recompute the revenue of these lines (when agreements or costs change)."""
@@ -512,16 +553,20 @@ class AccountAnalyticLine(models.Model):
         return res
 
     def _hie_sync_cost_amount(self):
-        """Other costs entered by hand cost quantity × unit cost."""
+        """Other costs entered by hand cost quantity × unit cost (one write per distinct
+        amount)."""
+        lines_by_amount = defaultdict(list)
         for line in self:
             if line.project_id or line.move_line_id or not line.cost_unit_price:
                 continue
-            amount = -line.unit_amount * line.cost_unit_price
+            amount = line.currency_id.round(-line.unit_amount * line.cost_unit_price)
             if line.currency_id.compare_amounts(line.amount, amount):
-                line.amount = amount
+                lines_by_amount[amount].append(line.id)
+        for amount, ids in lines_by_amount.items():
+            self.browse(ids).write({"amount": amount})
 
     def _hie_check_override_rights(self, vals):
-        if {"revenue_override", "revenue_manual"} & set(vals) and not (
+        if not vals.keys().isdisjoint(("revenue_override", "revenue_manual")) and not (
             self.env.su
             or self.env.user.has_group("hr_timesheet.group_hr_timesheet_approver")
             or self.env.user.has_group("project.group_project_manager")
@@ -533,37 +578,42 @@ class AccountAnalyticLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        default_products = {}  # project id → its default service product id
         for vals in vals_list:
-            vals["cost_amount"] = -vals.get("amount", 0.0)
             self._hie_check_override_rights(vals)
-            if vals.get("project_id") and not vals.get("product_id"):
-                project = self.env["project.project"].sudo().browse(vals["project_id"])
-                if project.default_service_product_id:
-                    vals["product_id"] = project.default_service_product_id.id
-        lines = super().create(vals_list)
-        lines.filtered("cost_unit_price")._hie_sync_cost_amount()
-        return lines
+            project_id = vals.get("project_id")
+            if project_id and not vals.get("product_id"):
+                if project_id not in default_products:
+                    default_products[project_id] = self.env["project.project"].sudo().browse(
+                        project_id).default_service_product_id.id
+                if default_products[project_id]:
+                    vals["product_id"] = default_products[project_id]
+            elif (vals.get("cost_unit_price") and not project_id and not vals.get("task_id")
+                  and not vals.get("move_line_id")):
+                # other costs entered by hand: their amount goes into the INSERT
+                vals["amount"] = -(vals.get("unit_amount") or 0.0) * vals["cost_unit_price"]
+        return super().create(vals_list)
 
     def write(self, vals):
         # hr_timesheet writes the cost of every new timesheet line by line: keep that path
         # free of checks that cannot apply to it
-        if set(self._get_protected_fields()).intersection(vals):
+        if not vals.keys().isdisjoint(self._get_protected_fields()):
             self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
-        if "amount" in vals:
-            vals = dict(vals, cost_amount=-vals["amount"])
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
             self.mapped("revenue_amount")
-        moving = {"project_id", "account_id", "task_id"} & set(vals)
+        moving = not vals.keys().isdisjoint(("project_id", "account_id", "task_id"))
         projects_before = self.booking_project_id if moving else None
         res = super().write(vals)
-        if {"cost_unit_price", "unit_amount"} & set(vals):
+        if not vals.keys().isdisjoint(("cost_unit_price", "unit_amount")):
             self._hie_sync_cost_amount()
         if "amount" in vals:
-            self.filtered(
+            cost_lines = self.filtered(
                 lambda line: not line.project_id and line.booking_kind == "cost"
-            )._hie_mark_revenue_to_recompute()
+            )
+            if cost_lines:
+                cost_lines._hie_mark_revenue_to_recompute()
         if moving:
             moved = self.filtered(
                 lambda line: line.booking_project_id
