@@ -25,7 +25,8 @@ def main(argv):
         if value and value != "False":
             args += [option, value]
     odoo.tools.config.parse_config(args)
-    # pylint: disable=import-outside-toplevel
+    # a script, not a package: absolute imports
+    # pylint: disable=import-outside-toplevel,odoo-addons-relative-import
     from odoo.addons.hours_invoicing_exact.services.exact.journal_adapter import (
         ExactGeneralJournalAdapter,
     )
