@@ -154,7 +154,7 @@ class AccountAnalyticLine(models.Model):
         for line, values in values_by_line:
             groups[values].append(line.id)
         for values, ids in groups.items():
-            self.browse(ids).update(dict(zip(fnames, values)))
+            self.browse(ids).update(dict(zip(fnames, values, strict=True)))
 
     @api.depends("project_id", "account_id", "move_line_id")
     def _compute_booking_project_id(self):
