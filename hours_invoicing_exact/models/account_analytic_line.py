@@ -15,6 +15,8 @@ AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
 # plain reads of analytic lines (and hr_timesheet's own reads while it creates timesheets)
 # do not load them, so that computing them on new lines finds nothing to compare with.
 BOOKING_PREFETCH = "hie_booking"
+# While create() runs: ids of the lines whose amount was written (see _hie_set_cost_amount)
+COST_PENDING = "hours_invoicing_exact.cost_pending"
 
 
 class AccountAnalyticLine(models.Model):
@@ -51,10 +53,12 @@ class AccountAnalyticLine(models.Model):
         help="For other costs entered by hand: the cost per unit; the line's cost is "
         "quantity × unit cost.",
     )
+    # Minus the amount: written with the amount (same statement), or for the lines of a
+    # create() in one assignment per distinct amount at its end, see _hie_set_cost_amount.
     cost_amount = fields.Monetary(
         string="Cost",
-        compute="_compute_cost_amount",
-        store=True,
+        readonly=True,
+        copy=False,
         prefetch=BOOKING_PREFETCH,
         help="Cost of the line (positive): hours × the employee's hourly cost, or the cost of "
         "the goods or services.",
@@ -186,14 +190,6 @@ class AccountAnalyticLine(models.Model):
         # the revenue of customer invoices
         values.extend((line, (False, False)) for line in not_timesheets - others)
         self._hie_assign(("booking_project_id", "booking_kind"), values)
-
-    @api.depends("amount")
-    def _compute_cost_amount(self):
-        """The cost is minus the amount. A compute (not a value written next to the amount) so
-        that it is neither in the INSERT of new lines (a monetary value there costs a
-        temporary record per line) nor converted on each of hr_timesheet's per-line writes of
-        the cost of new timesheets: it is computed once for the batch, per distinct amount."""
-        self._hie_assign(("cost_amount",), ((line, (-line.amount,)) for line in self))
 
     @api.depends("booking_project_id.invoicing_type", "product_id")
     def _compute_is_direct(self):
@@ -576,6 +572,25 @@ class AccountAnalyticLine(models.Model):
                 "line by hand."
             ))
 
+    def _hie_set_cost_amount(self):
+        """Set the cost of these lines to minus their amount, in one assignment per distinct
+        amount, the way the ORM assigns computed values (no write() per line).
+
+        create() does this at its end for the lines it created and for the lines whose
+        amount was written while it ran: hr_timesheet writes the cost of every new timesheet
+        with one write() per line, and converting a monetary value next to each of those
+        writes (or in the INSERT) is what made booking lines slow to create in bulk.
+        """
+        lines_by_cost = defaultdict(list)
+        for line in self:
+            lines_by_cost[-line.amount].append(line.id)
+        # a new line holds the empty default in cache: nothing worth comparing with
+        self.invalidate_recordset(["cost_amount"])
+        with self.env.protecting([self._fields["cost_amount"]], self):
+            for cost, ids in lines_by_cost.items():
+                self.browse(ids).cost_amount = cost
+        self.modified(["cost_amount"])
+
     @api.model_create_multi
     def create(self, vals_list):
         default_products = {}  # project id → its default service product id
@@ -592,7 +607,19 @@ class AccountAnalyticLine(models.Model):
                   and not vals.get("move_line_id")):
                 # other costs entered by hand: their amount goes into the INSERT
                 vals["amount"] = -(vals.get("unit_amount") or 0.0) * vals["cost_unit_price"]
-        return super().create(vals_list)
+        transaction_data = self.env.cr.precommit.data
+        outermost = COST_PENDING not in transaction_data
+        if outermost:
+            transaction_data[COST_PENDING] = set()
+        try:
+            lines = super().create(vals_list)
+        finally:
+            pending = transaction_data.pop(COST_PENDING) if outermost else ()
+        # the cost of lines whose amount was written meanwhile (by hr_timesheet, or another
+        # create nested in this one) follows here, with the cost of the new lines
+        others = self.browse(set(pending).difference(lines.ids)).exists()
+        (lines | others).sudo()._hie_set_cost_amount()
+        return lines
 
     def write(self, vals):
         # hr_timesheet writes the cost of every new timesheet line by line: keep that path
@@ -600,6 +627,12 @@ class AccountAnalyticLine(models.Model):
         if not vals.keys().isdisjoint(self._get_protected_fields()):
             self._hie_check_billing_lock(vals)
         self._hie_check_override_rights(vals)
+        if "amount" in vals:
+            pending = self.env.cr.precommit.data.get(COST_PENDING)
+            if pending is None:
+                vals = dict(vals, cost_amount=-vals["amount"])
+            else:  # a create() is running: it sets the cost at its end, see there
+                pending.update(self.ids)
         if vals.get("invoice_id"):
             # lines are invoiced at the revenue they have now: settle pending computations
             self.mapped("revenue_amount")

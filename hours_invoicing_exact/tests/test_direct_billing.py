@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from unittest.mock import patch
+
 from odoo import models
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -141,6 +143,74 @@ class TestDirectAndBillingStatus(HieCase):
         self.assertAlmostEqual(at_cost.revenue_amount, 30.0)
         at_cost.amount = -50.0
         self.assertAlmostEqual(at_cost.revenue_amount, 50.0)
+
+    def _booking_values(self, lines):
+        self.env.invalidate_all()  # read back what the database holds
+        return [
+            (line.booking_project_id, line.booking_kind, line.cost_amount, line.amount,
+             line.revenue_amount, line.revenue_unit_rate, line.revenue_source, line.is_direct,
+             line.billing_status)
+            for line in lines
+        ]
+
+    def test_bulk_create_same_as_one_by_one(self):
+        """One create() of many lines stores the same booking values as creating them one
+        at a time: cost (minus the amount), revenue, direct flag and billing status."""
+        self.agreement(project_id=self.project_tm.id, kind="hours",
+                       employee_id=self.employee.id, hourly_rate=95.0, discount=5.0)
+        projects = (self.project_tm, self.project_fixed, self.project_internal)
+        products = (self.activity, self.activity_indirect, self.env["product.product"])
+        vals_list = [{
+            "name": f"work {i}", "project_id": projects[i % 3].id,
+            "employee_id": (self.employee, self.employee_rated)[i % 2].id,
+            "product_id": products[i % 5 % 3].id, "unit_amount": 0.25 + i % 7 / 4,
+        } for i in range(40)]
+        vals_list += [{
+            "name": f"cost {i}", "account_id": projects[i % 2].account_id.id,
+            "product_id": (self.material, self.material_unpriced)[i % 2].id,
+            "unit_amount": 1 + i, "cost_unit_price": 2.5 * (i + 1),
+        } for i in range(6)]
+        Line = self.env["account.analytic.line"]
+        bulk = Line.create([dict(vals) for vals in vals_list])
+        one_by_one = Line.concat(*(Line.create(dict(vals)) for vals in vals_list))
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT count(*) FROM account_analytic_line WHERE id = ANY(%s) "
+            "AND cost_amount IS DISTINCT FROM -amount", [bulk.ids],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "the cost of every line is stored")
+        expected = self._booking_values(one_by_one)
+        self.assertEqual(self._booking_values(bulk), expected)
+        # the batch covers what it is meant to: the project agreement, cost lines, billable
+        # and non-billable lines
+        self.assertIn((self.project_tm, "project", 90.25),
+                      {(values[0], values[6], values[5]) for values in expected})
+        self.assertIn("cost", {values[1] for values in expected})
+        self.assertTrue(all(values[2] == -values[3] for values in expected))
+        self.assertEqual({values[8] for values in expected},
+                         {"to_invoice", "not_billable"})
+
+    def test_amount_written_during_create(self):
+        """A line whose amount is written while a create() runs (hr_timesheet does so for
+        the cost of every new timesheet; here an existing line) gets its cost too."""
+        existing = self.book_hours(self.project_tm, hours=2)
+        self.assertAlmostEqual(existing.cost_amount, 100.0)
+        Line = type(self.env["account.analytic.line"])
+        check_can_create = Line._check_can_create
+
+        def check_and_touch(lines):
+            existing.sudo().amount = -123.0
+            return check_can_create(lines)
+
+        with patch.object(Line, "_check_can_create", check_and_touch):
+            new = self.book_hours(self.project_tm, hours=1)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertAlmostEqual(existing.cost_amount, 123.0)
+        self.assertAlmostEqual(new.cost_amount, 50.0)
+        # outside a create, the cost is written with the amount
+        existing.amount = -80.0
+        self.assertAlmostEqual(existing.cost_amount, 80.0)
 
     def test_vendor_bill_costs_count(self):
         """Costs from a vendor bill with the project's analytic account are booking lines."""
