@@ -135,7 +135,7 @@ class AccountAnalyticLine(models.Model):
     )
     invoice_id = fields.Many2one(
         comodel_name="account.move",
-        string="Invoice",
+        string="Billed on Invoice",
         compute="_compute_billing_link",
         inverse="_inverse_billing_link",
         search="_search_invoice_id",
