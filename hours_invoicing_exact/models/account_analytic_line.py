@@ -615,6 +615,15 @@ class AccountAnalyticLine(models.Model):
             lines = super().create(vals_list)
         finally:
             pending = transaction_data.pop(COST_PENDING) if outermost else ()
+        # new lines have no billing link unless their values link them: known without a
+        # query (else the computes below read the link table once per 1,000 lines)
+        unlinked = [
+            line.id for line, vals in zip(lines, vals_list, strict=True)
+            if not vals.get("invoice_id") and not vals.get("invoice_line_id")
+        ]
+        for fname in ("invoice_id", "invoice_line_id"):
+            self.env.cache.update(self.browse(unlinked), self._fields[fname],
+                                  [None] * len(unlinked))
         # the cost of lines whose amount was written meanwhile (by hr_timesheet, or another
         # create nested in this one) follows here, with the cost of the new lines
         others = self.browse(set(pending).difference(lines.ids)).exists()
