@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project needs on a fresh Debian machine (idempotent):
 # PostgreSQL 15 (started, with a superuser for the current user), Debian's Chromium for
-# browser tours, and a Python virtual environment with Odoo 18's requirements and ours.
+# browser tours, wkhtmltopdf (invoice PDFs) and pdftotext, and a Python virtual environment with Odoo 18's requirements and ours.
 # Odoo itself is NOT installed here: it is found through $ODOO_SRC (default ~/odoo18).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,6 +11,9 @@ source "$here/scripts/common.sh"
 need_apt=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql postgresql-contrib)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# printing invoices to PDF, and reading their text back in the tests
+command -v wkhtmltopdf >/dev/null 2>&1 || need_apt+=(wkhtmltopdf)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -4,13 +4,8 @@ export ODOO_SRC="${ODOO_SRC:-$HOME/odoo18}"
 export VENV="${HIE_VENV:-$HOME/.cache/hours_invoicing_exact/venv}"
 export PGHOST="${PGHOST:-/var/run/postgresql}"
 export PGUSER="${PGUSER:-$(id -un)}"
-# Odoo's pinned requirements: the shared reference copy when present, else ours.
-if [ -f "$HIE_ROOT/../shared/reference/odoo18-requirements-py311.txt" ]; then
-  ODOO_REQS="$HIE_ROOT/../shared/reference/odoo18-requirements-py311.txt"
-else
-  ODOO_REQS="$HIE_ROOT/requirements-odoo18.txt"
-fi
-export ODOO_REQS
+# Odoo's pinned requirements: the project's own copy (nothing outside the repository).
+export ODOO_REQS="$HIE_ROOT/requirements-odoo18.txt"
 
 log() { printf '[hie] %s\n' "$*" >&2; }
 

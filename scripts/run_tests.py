@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ADDON = "hours_invoicing_exact"
 ODOO_SRC = Path(os.environ.get("ODOO_SRC", Path.home() / "odoo18"))
 VENV_PY = sys.executable
-# What the template database holds: the addon's dependencies, and what its tests use.
-TEMPLATE_MODULES = "account,hr_timesheet,account_edi_ubl_cii"
+# What the template database holds: the addon's dependencies, and what its tests use, on a
+# Dutch company: l10n_nl (Dutch chart, EUR, BTW 21/9/0 %, reverse charge).
+TEMPLATE_MODULES = "account,hr_timesheet,account_edi_ubl_cii,l10n_nl"
+TEMPLATE_VERSION = "nl-1"  # bump when the way the template is built changes
 
 SUMMARY_RE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 SKIP_RE = re.compile(r"odoo\.tests\.[\w.]*: skipped (.*)")
@@ -101,7 +103,9 @@ def odoo_cmd(db, *extra):
 
 def template_name():
     release = (ODOO_SRC / "odoo" / "release.py").read_bytes()
-    key = hashlib.sha1(release + TEMPLATE_MODULES.encode() + str(ODOO_SRC).encode()).hexdigest()
+    key = hashlib.sha1(
+        release + TEMPLATE_MODULES.encode() + TEMPLATE_VERSION.encode() + str(ODOO_SRC).encode()
+    ).hexdigest()
     return f"hie_tmpl_{key[:10]}"
 
 
@@ -111,11 +115,26 @@ def ensure_template():
         return name
     building = name + "_building"
     psql("-c", f'DROP DATABASE IF EXISTS "{building}"')
-    print(f"[tests] building template database {name} ({TEMPLATE_MODULES}), about a minute",
-          flush=True)
+    print(f"[tests] building template database {name} ({TEMPLATE_MODULES}) on a Dutch "
+          "company, a few minutes", flush=True)
+    # 1. base only, then the main company becomes Dutch, so that installing account loads
+    #    the Dutch chart (l10n_nl, EUR) on it and not Odoo's generic one
+    res = run(odoo_cmd(building, "-i", "base", "--log-level", "warn"))
+    if res.returncode != 0:
+        raise SystemExit("could not build the template database (base)")
+    res = psql("-c", "UPDATE res_partner SET country_id = (SELECT id FROM res_country"
+               " WHERE code = 'NL') WHERE id = (SELECT partner_id FROM res_company"
+               " ORDER BY id LIMIT 1)", db=building)
+    if res.returncode != 0:
+        raise SystemExit(f"could not make the template company Dutch: {res.stderr}")
     res = run(odoo_cmd(building, "-i", TEMPLATE_MODULES, "--log-level", "warn"))
     if res.returncode != 0:
         raise SystemExit("could not build the template database")
+    res = psql("-c", "SELECT c.chart_template || ' ' || cur.name FROM res_company c"
+               " JOIN res_currency cur ON cur.id = c.currency_id ORDER BY c.id LIMIT 1",
+               db=building)
+    if res.stdout.strip() != "nl EUR":
+        raise SystemExit(f"template company is not Dutch (chart, currency: {res.stdout!r})")
     psql("-c", f'ALTER DATABASE "{building}" RENAME TO "{name}"')
     return name
 
