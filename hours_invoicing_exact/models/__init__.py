@@ -19,11 +19,11 @@ from . import (
     project_project_invoicing,
     project_project_profitability,
     project_rate_agreement,
+    res_company,
     res_company_exact,
-    res_company_invoicing,
     res_company_period_sync,
+    res_config_settings,
     res_config_settings_exact,
-    res_config_settings_invoicing,
     res_config_settings_period_sync,
     res_partner,
 )
