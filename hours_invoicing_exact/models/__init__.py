@@ -5,7 +5,6 @@ from . import (
     accounting_connection,
     accounting_mapping,
     accounting_outbox,
-    accounting_outbox_general_journal,
     accounting_period_entry,
     accounting_period_entry_line,
     accounting_period_sync_run,
@@ -20,10 +19,6 @@ from . import (
     project_project_profitability,
     project_rate_agreement,
     res_company,
-    res_company_exact,
-    res_company_period_sync,
     res_config_settings,
-    res_config_settings_exact,
-    res_config_settings_period_sync,
     res_partner,
 )

@@ -3,6 +3,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.exact.adapters import ExactSalesEntryAdapter
+from ..services.exact.journal_adapter import ExactGeneralJournalAdapter
 from ..services.outbox import RecordRejected
 from ..sync.db_stores import own_env
 
@@ -44,7 +45,10 @@ class AccountingOutbox(models.Model):
     reference = fields.Char(
         required=True, help="Looked up in the accounting package (YourRef) before any resend."
     )
-    kind = fields.Selection([("sales_entry", "Sales entry")], required=True)
+    kind = fields.Selection(
+        [("sales_entry", "Sales entry"), ("general_journal_entry", "General journal entry")],
+        required=True,
+    )
     payload = fields.Json()
     state = fields.Selection(
         [
@@ -92,6 +96,11 @@ class AccountingOutbox(models.Model):
             return MappedAdapter(
                 ExactSalesEntryAdapter(client),
                 lambda payload: connection._prepare_sales_entry(payload, client, run_cache),
+            )
+        if kind == "general_journal_entry":
+            # the period entry checked Exact's journal status before queueing the entry
+            return ExactGeneralJournalAdapter(
+                client or connection._get_exact_client(), check_period=False
             )
         raise UserError(_("No adapter for outbox records of kind %s.", kind))
 

@@ -1,9 +1,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+PERIOD_SYNC_MODES = [
+    ("document", "Per document"),
+    ("day", "Per day"),
+    ("month", "Per month"),
+    ("manual", "Manual"),
+]
 
 
 class ResCompany(models.Model):
-    """Company settings of the invoicing of hours."""
+    """Company settings: invoicing of hours, the Exact Online connection, the sync mode."""
 
     _inherit = "res.company"
 
@@ -21,3 +29,83 @@ class ResCompany(models.Model):
         help="E-mail the posted automatic invoices to the invoice debtor (Odoo's standard "
         "sending).",
     )
+
+    # ------------------------------------------------------------------
+    # Exact Online connection
+    # ------------------------------------------------------------------
+    exact_connection_id = fields.Many2one(
+        "accounting.connection", compute="_compute_exact_connection_id"
+    )
+
+    def _compute_exact_connection_id(self):
+        connections = self.env["accounting.connection"].sudo().search(
+            [("company_id", "in", self.ids), ("target", "=", "exact")]
+        )
+        for company in self:
+            company.exact_connection_id = connections.filtered(
+                lambda c, company=company: c.company_id == company
+            )[:1]
+
+    def _exact_ensure_connection(self):
+        self.ensure_one()
+        if not self.exact_connection_id:
+            self.env["accounting.connection"].sudo().create({"company_id": self.id})
+            self.invalidate_recordset(["exact_connection_id"])
+        return self.exact_connection_id
+
+    # ------------------------------------------------------------------
+    # Sync mode: sales entries per document, or memorial entries per day / month
+    # ------------------------------------------------------------------
+    period_sync_mode = fields.Selection(
+        PERIOD_SYNC_MODES,
+        string="Exact sync mode",
+        default="document",
+        help="Per document: every invoice as a sales entry. Per day / per month: one memorial "
+        "entry per period with all movements of the included journals. Manual: memorial "
+        "entries are only sent from the preview.",
+    )
+    period_sync_journal_ids = fields.Many2many(
+        "account.journal",
+        "res_company_period_sync_journal_rel",
+        "company_id",
+        "journal_id",
+        string="Journals in memorial entries",
+        domain="[('company_id', '=', id)]",
+    )
+    period_exact_journal_code = fields.Char(
+        string="Exact memorial journal", default="90",
+        help="Code of the general (memorial) journal in Exact Online, journal type 90.",
+    )
+    period_vat_mode = fields.Selection(
+        [
+            ("vat_journal", "VAT codes on a VAT journal (Exact books the VAT)"),
+            ("no_vat", "Journal without VAT (VAT accounts as plain lines)"),
+        ],
+        string="VAT in memorial entries",
+        default="vat_journal",
+    )
+    period_sync_hour = fields.Integer(
+        string="Run at hour", default=6, help="Hour of the day (0-23, in the timezone of the "
+        "company's address, else UTC) from which the daily automatic run starts."
+    )
+    period_grace_days = fields.Integer(
+        string="Grace days", default=0,
+        help="A month is sent this many days after it ended, so late postings are included.",
+    )
+    period_closed_policy = fields.Selection(
+        [
+            ("error", "Stop with an error"),
+            ("next_open", "Post in the first open period"),
+        ],
+        string="Closed Exact period",
+        default="error",
+    )
+    period_last_run_date = fields.Date(readonly=True, copy=False)
+
+    @api.constrains("period_sync_hour", "period_grace_days")
+    def _check_period_sync_numbers(self):
+        for company in self:
+            if not 0 <= company.period_sync_hour <= 23:
+                raise ValidationError(_("The hour of the automatic run must be 0 to 23."))
+            if company.period_grace_days < 0:
+                raise ValidationError(_("Grace days cannot be negative."))
