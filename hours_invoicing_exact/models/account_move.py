@@ -217,14 +217,54 @@ class AccountMove(models.Model):
                 invoice=record.reference,
                 entry=record.remote_number or _("being sent"),
             ))
+        queued = set(records.mapped("res_id"))
+        in_memorial = self.filtered(lambda move: move.id not in queued)._exact_in_memorial()
+        if in_memorial:
+            raise UserError(_(
+                "Invoice %(invoice)s is in Exact Online in the memorial entry of its period, "
+                "and the company no longer sends memorial entries, so a change would not reach "
+                "Exact. Correct it with a credit note instead.",
+                invoice=in_memorial[0].display_name,
+            ))
         records.unlink()
         self.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
 
+    def _exact_in_memorial(self):
+        """Return the moves of ``self`` carried by an active (queued or sent) memorial entry
+        of a company that no longer sends memorial entries (per document): a memorial entry
+        sums a period and is corrected only by a later memorial run."""
+        result = self.browse()
+        Entry = self.env["accounting.period.entry"].sudo()
+        for company in self.company_id.filtered(
+            lambda c: c.period_sync_mode in ("document", False)
+        ):
+            moves = self.filtered(
+                lambda m, c=company: m.company_id == c and m.state == "posted"
+                and m.journal_id in c.period_sync_journal_ids
+            )
+            if not moves:
+                continue
+            entries = Entry.search([
+                ("company_id", "=", company.id), ("state", "in", ("to_send", "sent")),
+                ("date_from", "<=", max(moves.mapped("date"))),
+                ("date_to", ">=", min(moves.mapped("date"))),
+            ])
+            result |= moves.filtered(lambda m, e=entries: any(
+                entry.date_from <= m.date <= entry.date_to for entry in e))
+        return result
+
     def _exact_enqueue(self):
-        """Create the outbox records of the moves that must be sent (once per move)."""
+        """Create the outbox records of the moves that must be sent as sales entries (once per
+        move). Only companies that sync per document send sales entries; in the other modes
+        the invoices reach Exact in the memorial entry of their period (which leaves out the
+        invoices that have a sales entry, see ``accounting.period.entry._period_rows``)."""
         Connection = self.env["accounting.connection"].sudo()
         Outbox = self.env["accounting.outbox"].sudo()
-        candidates = self.filtered(lambda move: move.move_type in ("out_invoice", "out_refund"))
+        candidates = self.filtered(
+            lambda move: move.move_type in ("out_invoice", "out_refund")
+            and move.state == "posted"
+            and move.company_id.period_sync_mode in ("document", False)
+        )
         if not candidates:
             return
         connections = Connection.search(

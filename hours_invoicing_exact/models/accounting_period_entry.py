@@ -148,15 +148,20 @@ class AccountingPeriodEntry(models.Model):
         are: per period, account, tax role (base/VAT line), tax and - on receivable/payable
         accounts only - partner; with the number of items and the largest number of taxes on
         one item. The tax of a base line is read from its own column ``hie_base_tax_id``
-        (see ``account_move_line_period_sync``), not from the many2many table, and the
+        (see ``account_move_line.py``), not from the many2many table, and the
         receivable/payable accounts are passed as ids, so the query joins nothing: it costs
         about what a plain ``read_group`` of the same items by account costs.
+
+        Invoices that went (or go) to Exact as a sales entry of their own (sent per
+        document, e.g. before the company switched to memorial entries mid-month) are left
+        out: each invoice reaches Exact once, whichever modes the company passes through.
         """
         journals = company.period_sync_journal_ids
         if not journals:
             raise UserError(_("Choose the journals to include in memorial entries first."))
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["state"])
+        self.env["accounting.outbox"].flush_model()
         # items before the sync start date are in Exact already (booked there before the
         # link), also when that date lies within the first period
         sync_start = self.env["accounting.connection"].sudo().search(
@@ -182,6 +187,11 @@ class AccountingPeriodEntry(models.Model):
               FROM account_move_line aml
              WHERE aml.company_id = %(company)s AND aml.parent_state = 'posted'
                AND aml.journal_id IN %(journals)s AND aml.date BETWEEN %(start)s AND %(end)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM accounting_outbox o
+                    WHERE o.res_model = 'account.move' AND o.res_id = aml.move_id
+                      AND o.kind = 'sales_entry' AND o.state != 'cancelled'
+                      AND o.company_id = %(company)s)
           GROUP BY 1, aml.account_id, aml.tax_line_id, aml.hie_base_tax_id, 5
           ORDER BY 1, 2, 3, 4, 5
             """,

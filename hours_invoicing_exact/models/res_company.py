@@ -60,9 +60,12 @@ class ResCompany(models.Model):
         PERIOD_SYNC_MODES,
         string="Exact sync mode",
         default="document",
-        help="Per document: every invoice as a sales entry. Per day / per month: one memorial "
-        "entry per period with all movements of the included journals. Manual: memorial "
-        "entries are only sent from the preview.",
+        help="Per document: every customer invoice and credit note of the synced sales "
+        "journals (Exact Online connection) as a sales entry. Per day / per month: one "
+        "memorial entry per period with all movements of the journals in memorial entries, "
+        "leaving out invoices already sent as sales entries. Manual: memorial entries are only "
+        "sent from the preview. Switching back to per document queues the invoices no "
+        "memorial entry carries yet as sales entries.",
     )
     period_sync_journal_ids = fields.Many2many(
         "account.journal",
@@ -71,6 +74,9 @@ class ResCompany(models.Model):
         "journal_id",
         string="Journals in memorial entries",
         domain="[('company_id', '=', id)]",
+        help="Per day, per month and manual mode: the posted items of these journals go in "
+        "the memorial entries. Per document mode uses the synced sales journals of the Exact "
+        "Online connection instead.",
     )
     period_exact_journal_code = fields.Char(
         string="Exact memorial journal", default="90",
@@ -109,3 +115,36 @@ class ResCompany(models.Model):
                 raise ValidationError(_("The hour of the automatic run must be 0 to 23."))
             if company.period_grace_days < 0:
                 raise ValidationError(_("Grace days cannot be negative."))
+
+    def write(self, vals):
+        leaving = self.browse()
+        if "period_sync_mode" in vals and vals["period_sync_mode"] in ("document", False):
+            leaving = self.filtered(lambda c: c.period_sync_mode not in ("document", False))
+        res = super().write(vals)
+        if leaving:
+            leaving._exact_switch_to_document()
+        return res
+
+    def _exact_switch_to_document(self):
+        """From memorial entries back to sales entries, without a gap: the posted customer
+        invoices and credit notes of the synced sales journals that no queued or sent memorial
+        entry carries (their period was not sent yet, e.g. the current month) are queued as
+        sales entries at once. Memorial entries in error are superseded, so that a retry
+        cannot book their invoices a second time."""
+        Entry = self.env["accounting.period.entry"].sudo()
+        for company in self:
+            connection = company.exact_connection_id
+            if not connection:
+                continue
+            failed = Entry.search([("company_id", "=", company.id), ("state", "=", "error")])
+            failed.write({"superseded": True})
+            failed.outbox_id.filtered(lambda o: o.state == "error").write({"state": "cancelled"})
+            domain = [
+                ("company_id", "=", company.id), ("state", "=", "posted"),
+                ("move_type", "in", ("out_invoice", "out_refund")),
+                ("journal_id", "in", connection.sync_journal_ids.ids),
+            ]
+            if connection.sync_start_date:
+                domain.append(("date", ">=", connection.sync_start_date))
+            moves = self.env["account.move"].sudo().search(domain, order="date, id")
+            (moves - moves._exact_in_memorial())._exact_enqueue()

@@ -6,6 +6,7 @@ from . import (
     test_exact_concurrency,
     test_exact_connect,
     test_exact_cron_settings,
+    test_exact_once,
     test_exact_sync,
     test_i18n,
     test_install_hook,

@@ -1,0 +1,226 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Every posted customer invoice and credit note reaches Exact exactly once in total (sales
+entries and memorial entries together), in each sync mode and across a switch of mode in the
+middle of a month; checked against what the local Exact server stored."""
+
+import datetime as dt
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from ..services.testing.exact_server import (
+    DEFAULT_DIVISION,
+    RECEIVABLE_ACCOUNT_ID,
+    REVENUE_ACCOUNT_ID,
+)
+from .period_common import PeriodCase
+
+D = dt.date
+VAT_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001500"
+
+
+@tagged("post_install", "-at_install")
+class TestExactOnceAcrossModes(PeriodCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ChartTemplate = cls.env["account.chart.template"].with_company(cls.company)
+        cls.btw21 = ChartTemplate.ref("btw_21")
+        cls.btw9 = ChartTemplate.ref("btw_9")
+        # the VAT accounts of the Dutch taxes, as a VAT balance account in Exact
+        cls.server.gl_accounts.append({
+            "Division": DEFAULT_DIVISION, "ID": VAT_ACCOUNT_ID, "Code": "1500",
+            "Description": "Te betalen BTW", "Type": 24, "BalanceType": "B", "VATCode": "0  ",
+        })
+        cls.connection.action_refresh_reference_data()
+        refs = cls.connection.reference_ids
+        Mapping = cls.env["accounting.mapping"].sudo()
+        vat_ref = refs.filtered(lambda r: r.kind == "gl_account" and r.remote_id == VAT_ACCOUNT_ID)
+        vat_accounts = (cls.btw21 | cls.btw9).invoice_repartition_line_ids.account_id | (
+            cls.btw21 | cls.btw9).refund_repartition_line_ids.account_id
+        for account in vat_accounts:
+            mapping = cls.connection._get_mapping("account", account)
+            if mapping:
+                mapping.reference_id = vat_ref
+            else:
+                Mapping.create({"connection_id": cls.connection.id, "kind": "account",
+                                "account_id": account.id, "reference_id": vat_ref.id})
+        for tax, code in ((cls.btw21, "2"), (cls.btw9, "1")):
+            reference = refs.filtered(lambda r, c=code: r.kind == "vat_code" and r.code == c)
+            mapping = cls.connection._get_mapping("tax", tax)
+            if mapping:
+                mapping.reference_id = reference
+            else:
+                Mapping.create({"connection_id": cls.connection.id, "kind": "tax",
+                                "tax_id": tax.id, "reference_id": reference.id})
+        Mapping.create({
+            "connection_id": cls.connection.id, "kind": "journal",
+            "journal_id": cls.sale_journal.id,
+            "reference_id": refs.filtered(lambda r: r.kind == "journal" and r.code == "70").id,
+        })
+        cls.connection.sync_journal_ids = [Command.set(cls.sale_journal.ids)]
+
+    def setUp(self):
+        super().setUp()
+        self.server.sales_entries.clear()
+        self.moves = self.env["account.move"]
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def post(self, date, *lines, refund=False):
+        """Post an invoice (or credit note) of ``lines`` = (amount, tax) in the period journal."""
+        move = self.env["account.move"].create({
+            "move_type": "out_refund" if refund else "out_invoice",
+            "partner_id": self.customer.id,
+            "invoice_date": date,
+            "date": date,
+            "journal_id": self.sale_journal.id,
+            "invoice_line_ids": [
+                Command.create({
+                    "name": f"Work {amount}", "quantity": 1, "price_unit": amount,
+                    "account_id": self.revenue.id, "tax_ids": [Command.set(tax.ids)],
+                })
+                for amount, tax in lines
+            ],
+        })
+        move.action_post()
+        self.moves |= move
+        return move
+
+    def process_outbox(self):
+        self.env["accounting.outbox"]._cron_process()
+        self.env.invalidate_all()
+
+    def assert_exactly_once(self):
+        """Exact holds each posted invoice once: the sales entries carry exactly the invoices
+        queued as sales entries (one each), the memorial entries exactly the others."""
+        self.process_outbox()
+        Outbox = self.env["accounting.outbox"]
+        records = Outbox.search([("res_model", "=", "account.move"),
+                                 ("res_id", "in", self.moves.ids)])
+        self.assertEqual(set(records.mapped("state")) - {"sent"}, set(), "all sent")
+        by_sales_entry = self.moves.filtered(lambda m: m.id in records.mapped("res_id"))
+        by_memorial = self.moves - by_sales_entry
+        refs = [entry["YourRef"] for entry in self.server.sales_entries]
+        self.assertEqual(sorted(refs), sorted(by_sales_entry.mapped("name")),
+                         "one sales entry per invoice sent per document, no other")
+        sales_revenue = round(sum(line["AmountFC"] for entry in self.server.sales_entries
+                                  for line in entry["_lines"]), 2)
+        sales_vat = round(sum(entry["VATAmountFC"] for entry in self.server.sales_entries), 2)
+        self.assertAlmostEqual(sales_revenue, sum(by_sales_entry.mapped("amount_untaxed_signed")),
+                               places=2)
+        self.assertAlmostEqual(sales_vat, sum(by_sales_entry.mapped("amount_tax_signed")),
+                               places=2)
+        lines = self.server.general_journal_entry_lines
+        memorial_revenue = -round(sum(line["AmountFC"] for line in lines
+                                      if line["GLAccount"] == REVENUE_ACCOUNT_ID), 2)
+        memorial_vat = -round(sum(line["AmountVATFC"] for line in lines), 2)
+        memorial_receivable = round(sum(line["AmountFC"] for line in lines
+                                        if line["GLAccount"] == RECEIVABLE_ACCOUNT_ID), 2)
+        self.assertAlmostEqual(memorial_revenue, sum(by_memorial.mapped("amount_untaxed_signed")),
+                               places=2)
+        self.assertAlmostEqual(memorial_vat, sum(by_memorial.mapped("amount_tax_signed")),
+                               places=2)
+        self.assertAlmostEqual(memorial_receivable,
+                               sum(by_memorial.mapped("amount_total_signed")), places=2)
+        return by_sales_entry, by_memorial
+
+    def post_a_month(self, year=2025, month=3, days=(3, 12, 20)):
+        self.post(D(year, month, days[0]), (100.0, self.btw21), (33.33, self.btw9))
+        self.post(D(year, month, days[1]), (250.55, self.btw21))
+        self.post(D(year, month, days[2]), (40.0, self.btw21), refund=True)
+
+    # -- each mode -----------------------------------------------------------------------
+
+    def test_per_document(self):
+        self.company.period_sync_mode = "document"
+        self.post_a_month()
+        self.run_on(D(2025, 4, 2))  # no memorial entry in per-document mode
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertEqual(by_sales_entry, self.moves)
+        self.assertFalse(by_memorial)
+
+    def test_per_month(self):
+        self.company.period_sync_mode = "month"
+        self.post_a_month()
+        self.process_outbox()  # the outbox cron sends no sales entry in this mode
+        self.assertFalse(self.server.sales_entries)
+        self.run_on(D(2025, 4, 2))
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertFalse(by_sales_entry)
+        self.assertEqual(by_memorial, self.moves)
+        self.assertEqual(len(self.server.general_journal_entries), 1)
+
+    def test_per_day(self):
+        self.company.period_sync_mode = "day"
+        self.post_a_month()
+        self.run_on(D(2025, 3, 25))
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertFalse(by_sales_entry)
+        self.assertEqual(by_memorial, self.moves)
+        self.assertEqual(len(self.server.general_journal_entries), 3)
+
+    def test_manual(self):
+        self.company.period_sync_mode = "manual"
+        self.post_a_month()
+        self.process_outbox()
+        self.assertFalse(self.server.sales_entries)
+        wizard = self.env["accounting.period.entry.preview"].create(
+            {"period_kind": "month", "date": "2025-03-01"})
+        wizard.action_send()
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertFalse(by_sales_entry)
+        self.assertEqual(by_memorial, self.moves)
+
+    # -- switching modes in the middle of a month -------------------------------------------
+
+    def test_document_to_month_mid_month(self):
+        self.company.period_sync_mode = "document"
+        sent = self.post(D(2025, 3, 3), (100.0, self.btw21))
+        self.process_outbox()
+        queued = self.post(D(2025, 3, 5), (19.99, self.btw9))  # still waiting in the outbox
+        self.company.period_sync_mode = "month"
+        self.post(D(2025, 3, 12), (250.55, self.btw21))
+        self.post(D(2025, 3, 20), (40.0, self.btw21), refund=True)
+        self.run_on(D(2025, 4, 2))
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertEqual(by_sales_entry, sent | queued)
+        self.assertEqual(len(by_memorial), 2)
+        # a later run of the month finds nothing new: no correction entry
+        self.run_on(D(2025, 4, 3))
+        self.assertEqual(len(self.server.general_journal_entries), 1)
+
+    def test_month_to_document_mid_month(self):
+        self.company.period_sync_mode = "month"
+        february = self.post(D(2025, 2, 10), (100.0, self.btw21))
+        self.run_on(D(2025, 3, 2))  # February's memorial entry is sent
+        before = self.post(D(2025, 3, 3), (100.0, self.btw21), (33.33, self.btw9))
+        credit = self.post(D(2025, 3, 5), (40.0, self.btw21), refund=True)
+        self.company.period_sync_mode = "document"
+        # nothing of March falls between the modes: queued as sales entries at the switch
+        self.assertEqual(before.exact_sync_state, "to_send")
+        self.assertEqual(credit.exact_sync_state, "to_send")
+        after = self.post(D(2025, 3, 12), (250.55, self.btw21))
+        late_february = self.post(D(2025, 2, 27), (10.0, self.btw21))  # posted late
+        self.run_on(D(2025, 4, 2))  # no memorial entry in per-document mode
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertEqual(by_memorial, february)
+        self.assertEqual(by_sales_entry, before | credit | after | late_february)
+        # February's invoice is in Exact through the memorial entry, which is no longer
+        # corrected: it cannot go back to draft
+        with self.assertRaises(UserError):
+            february.button_draft()
+
+    def test_month_document_month_round_trip(self):
+        self.company.period_sync_mode = "month"
+        self.post_a_month(month=1)
+        self.run_on(D(2025, 2, 2))
+        self.company.period_sync_mode = "document"
+        self.post_a_month(month=2, days=(3, 5, 7))
+        self.company.period_sync_mode = "month"
+        self.post_a_month(month=2, days=(10, 15, 20))
+        self.run_on(D(2025, 3, 2))
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertEqual(len(by_sales_entry), 3)
+        self.assertEqual(len(by_memorial), 6)
