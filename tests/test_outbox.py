@@ -19,7 +19,7 @@ from hours_invoicing_exact.services.outbox import (
     OutboxEngine,
     SqliteRepository,
 )
-from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID
+from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
 
 POSTS = ("POST", "salesentry/SalesEntries")
 LOOKUPS = ("GET", "salesentry/SalesEntries")
@@ -64,6 +64,22 @@ def test_payload_of_invoice_and_credit_note(client):
     credit = adapter.build_entry(invoice(8, credit_note=True))
     assert credit["Type"] == 21
     assert [line["AmountFC"] for line in credit["SalesEntryLines"]] == [-108.0, -10.0]
+    assert all("VATAmountFC" not in line for line in credit["SalesEntryLines"])
+
+
+def test_payload_carries_odoos_vat_per_line(client):
+    """Odoo's VAT of each line goes as VATAmountFC (with the amount's sign), so that Exact
+    does not compute its own."""
+    adapter = ExactSalesEntryAdapter(client)
+    lines = [
+        {"gl_account": REVENUE_ACCOUNT_ID, "vat_code": "2", "amount": 0.21, "vat_amount": 0.03},
+        {"gl_account": REVENUE_ACCOUNT_ID, "vat_code": "1", "amount": 0.15, "vat_amount": 0.0},
+        {"gl_account": REVENUE_ACCOUNT_ID, "amount": 5.0, "vat_amount": 0.0},  # no VAT code
+    ]
+    entry = adapter.build_entry(invoice(9, lines=lines))
+    assert [line.get("VATAmountFC") for line in entry["SalesEntryLines"]] == [0.03, 0.0, None]
+    credit = adapter.build_entry(invoice(10, lines=lines, credit_note=True))
+    assert [line.get("VATAmountFC") for line in credit["SalesEntryLines"]] == [-0.03, 0.0, None]
 
 
 # -- happy path and business errors --------------------------------------------------------

@@ -297,7 +297,10 @@ class AccountMove(models.Model):
         candidates.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
 
     def _exact_prepare_sales_payload(self):
-        """Return the outbox payload: amounts per revenue account and tax, as printed."""
+        """Return the outbox payload: amounts per revenue account and tax, as printed, each
+        with its share of Odoo's VAT (sent as ``VATAmountFC``, so Exact's VAT and total equal
+        Odoo's to the cent whatever Odoo's rounding method; Exact would otherwise compute the
+        VAT of each summed line itself)."""
         self.ensure_one()
         groups, several_taxes = {}, []
         for line in self.invoice_line_ids.filtered(lambda aml: aml.display_type == "product"):
@@ -307,11 +310,12 @@ class AccountMove(models.Model):
             key = (line.account_id.id, tax.id)
             group = groups.setdefault(key, {
                 "account_id": line.account_id.id, "tax_id": tax.id or False, "amount": 0.0,
-                "description": line.account_id.name,
+                "vat_amount": 0.0, "description": line.account_id.name,
             })
             group["amount"] += line.price_subtotal
         for group in groups.values():
             group["amount"] = self.currency_id.round(group["amount"])
+        self._exact_spread_vat(list(groups.values()))
         return {
             "number": self.name,
             "date": fields.Date.to_string(self.invoice_date or self.date),
@@ -325,6 +329,34 @@ class AccountMove(models.Model):
             "lines": list(groups.values()),
             "several_taxes": several_taxes,
         }
+
+    def _exact_get_vat_by_tax(self):
+        """Return ``{tax id: VAT as printed}`` of the move, from its tax lines (what Odoo
+        booked, rounded per line or globally as the company says)."""
+        self.ensure_one()
+        sign = -1 if self.move_type == "out_invoice" else 1
+        vat = {}
+        for line in self.line_ids.filtered("tax_line_id"):
+            tax_id = line.tax_line_id.id
+            vat[tax_id] = vat.get(tax_id, 0.0) + sign * line.amount_currency
+        return vat
+
+    def _exact_spread_vat(self, groups):
+        """Give each group (dict with ``tax_id``, ``amount``) its ``vat_amount``: the VAT of
+        its tax, spread over the groups of that tax by amount; the cents left by rounding go
+        to the largest group, so the VAT per tax equals Odoo's exactly."""
+        currency = self.currency_id
+        for tax_id, vat in self._exact_get_vat_by_tax().items():
+            members = [group for group in groups if group["tax_id"] == tax_id]
+            if not members:
+                continue
+            base = sum(group["amount"] for group in members)
+            for group in members:
+                group["vat_amount"] = currency.round(vat * group["amount"] / base) if base \
+                    else 0.0
+            largest = max(members, key=lambda group: abs(group["amount"]))
+            rest = currency.round(vat - sum(group["vat_amount"] for group in members))
+            largest["vat_amount"] = currency.round(largest["vat_amount"] + rest)
 
     def action_open_exact_outbox(self):
         self.ensure_one()

@@ -501,6 +501,7 @@ class AccountingConnection(models.Model):
                 "gl_account": self._get_gl_guid(account),
                 "vat_code": self._get_vat_code(tax) if tax else None,
                 "amount": line["amount"],
+                "vat_amount": line.get("vat_amount"),
                 "description": line.get("description"),
             })
         journal_code = self._get_journal_code(env["account.journal"].browse(payload["journal_id"]))

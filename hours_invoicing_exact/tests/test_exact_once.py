@@ -13,6 +13,7 @@ from ..services.testing.exact_server import (
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
+    SECOND_REVENUE_ACCOUNT_ID,
 )
 from .period_common import PeriodCase
 
@@ -20,8 +21,10 @@ D = dt.date
 VAT_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001500"
 
 
-@tagged("post_install", "-at_install")
-class TestExactOnceAcrossModes(PeriodCase):
+class DutchSyncCase(PeriodCase):
+    """A company on the Dutch chart with its BTW 21 % and 9 % sale taxes mapped, its sales
+    journal synced per document (sales entries) and in memorial entries."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -60,6 +63,15 @@ class TestExactOnceAcrossModes(PeriodCase):
             "reference_id": refs.filtered(lambda r: r.kind == "journal" and r.code == "70").id,
         })
         cls.connection.sync_journal_ids = [Command.set(cls.sale_journal.ids)]
+        cls.revenue_other = cls.env["account.account"].create(
+            {"name": "Revenue HIE other", "code": "800097", "account_type": "income"}
+        )
+        Mapping.create({
+            "connection_id": cls.connection.id, "kind": "account",
+            "account_id": cls.revenue_other.id,
+            "reference_id": refs.filtered(
+                lambda r: r.kind == "gl_account" and r.remote_id == SECOND_REVENUE_ACCOUNT_ID).id,
+        })
 
     def setUp(self):
         super().setUp()
@@ -69,7 +81,8 @@ class TestExactOnceAcrossModes(PeriodCase):
     # -- helpers -----------------------------------------------------------------------
 
     def post(self, date, *lines, refund=False):
-        """Post an invoice (or credit note) of ``lines`` = (amount, tax) in the period journal."""
+        """Post an invoice (or credit note) of ``lines`` = (amount, tax[, account]) in the
+        period journal."""
         move = self.env["account.move"].create({
             "move_type": "out_refund" if refund else "out_invoice",
             "partner_id": self.customer.id,
@@ -79,9 +92,10 @@ class TestExactOnceAcrossModes(PeriodCase):
             "invoice_line_ids": [
                 Command.create({
                     "name": f"Work {amount}", "quantity": 1, "price_unit": amount,
-                    "account_id": self.revenue.id, "tax_ids": [Command.set(tax.ids)],
+                    "account_id": (account[0] if account else self.revenue).id,
+                    "tax_ids": [Command.set(tax.ids)],
                 })
-                for amount, tax in lines
+                for amount, tax, *account in lines
             ],
         })
         move.action_post()
@@ -91,6 +105,10 @@ class TestExactOnceAcrossModes(PeriodCase):
     def process_outbox(self):
         self.env["accounting.outbox"]._cron_process()
         self.env.invalidate_all()
+
+
+@tagged("post_install", "-at_install")
+class TestExactOnceAcrossModes(DutchSyncCase):
 
     def assert_exactly_once(self):
         """Exact holds each posted invoice once: the sales entries carry exactly the invoices
@@ -224,3 +242,47 @@ class TestExactOnceAcrossModes(PeriodCase):
         by_sales_entry, by_memorial = self.assert_exactly_once()
         self.assertEqual(len(by_sales_entry), 3)
         self.assertEqual(len(by_memorial), 6)
+
+
+@tagged("post_install", "-at_install")
+class TestExactVatToTheCent(DutchSyncCase):
+    """Exact's VAT and total of every sales entry equal Odoo's to the cent, with amounts
+    whose VAT rounds differently per line, per account or on the sum."""
+
+    def send_rounding_prone_documents(self):
+        self.company.period_sync_mode = "document"
+        day = D(2025, 3, 3)
+        other = self.revenue_other
+        moves = [
+            self.post(day, *[(0.07, self.btw21)] * 7),
+            self.post(day, *[(0.05, self.btw9)] * 9, *[(1.13, self.btw21)] * 3),
+            self.post(day, (0.05, self.btw9), (0.05, self.btw9, other),
+                      (0.07, self.btw21), (0.07, self.btw21, other)),
+            self.post(day, *[(0.07, self.btw21)] * 5, *[(0.05, self.btw9)] * 4, refund=True),
+            self.post(day, (0.05, self.btw9), (0.05, self.btw9, other), refund=True),
+            self.post(day, *[(19.99, self.btw21)] * 11, *[(3.33, self.btw9)] * 7),
+        ]
+        self.process_outbox()
+        entries = {entry["YourRef"]: entry for entry in self.server.sales_entries}
+        for move in moves:
+            entry = entries[move.name]
+            self.assertEqual(
+                (entry["VATAmountFC"], entry["AmountFC"]),
+                (round(move.amount_tax_signed, 2), round(move.amount_total_signed, 2)),
+                f"{move.name} ({move.move_type})",
+            )
+            for tax, code in ((self.btw21, "2"), (self.btw9, "1")):
+                odoo_vat = -sum(move.line_ids.filtered(
+                    lambda line, t=tax: line.tax_line_id == t).mapped("balance"))
+                exact_vat = sum(line["VATAmountFC"] for line in entry["_lines"]
+                                if line["VATCode"].strip() == code)
+                self.assertAlmostEqual(exact_vat, odoo_vat, places=2)
+        return moves
+
+    def test_round_per_line(self):
+        self.company.tax_calculation_rounding_method = "round_per_line"
+        self.send_rounding_prone_documents()
+
+    def test_round_globally(self):
+        self.company.tax_calculation_rounding_method = "round_globally"
+        self.send_rounding_prone_documents()

@@ -816,7 +816,11 @@ class ExactServer:
             if vat is None:
                 raise _BusinessError("Invalid reference: VAT code")
             line_amount = float(line.get("AmountFC") or 0.0)
-            line_vat = round(line_amount * vat["Percentage"], 2)
+            # Exact computes the VAT of each line, unless VATAmountFC gives it
+            if line.get("VATAmountFC") is not None:
+                line_vat = float(line["VATAmountFC"])
+            else:
+                line_vat = _round_half_up(line_amount * vat["Percentage"])
             amount += line_amount + line_vat
             vat_amount += line_vat
             stored_lines.append(
