@@ -14,14 +14,8 @@ from odoo.tools import format_date
 from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
 from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
-from ..services.outbox import (
-    OutboxEngine,
-    ReconnectNeeded,
-    RecordRejected,
-    RunReport,
-    SyncError,
-)
-from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, own_env
+from ..services.outbox import ReconnectNeeded, SyncError
+from ..sync.db_stores import DbRateLimitStore, DbTokenStore, own_env
 
 _logger = logging.getLogger(__name__)
 
@@ -720,65 +714,10 @@ class AccountingConnection(models.Model):
         """Send everything due now."""
         self._check_manager()
         for connection in self:
-            report = connection._process_outbox()
+            report = self.env["accounting.outbox"].sudo()._process(connection)
             if report.stopped:
                 raise UserError(report.stopped)
         return True
-
-    def _process_outbox(self, limit=None, record_ids=None, cursor_factory=None):
-        """Run the exactly-once engine over the due records, kind by kind."""
-        self.ensure_one()
-        self.env.flush_all()
-        total = RunReport()
-        factory = cursor_factory or self._get_cursor_factory()
-        Outbox = self.env["accounting.outbox"].sudo()
-        domain = [("connection_id", "=", self.id), ("state", "in", ("to_send", "sending"))]
-        if record_ids:
-            domain.append(("id", "in", list(record_ids)))
-        kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
-        client = None
-        run_cache = {"relations": {}, "relations_not_found": set(), "closed_periods": {},
-                     "cursor_factory": factory}
-        for kind in kinds:
-            if self.state != "connected":
-                break
-            due = Outbox.search(domain + [("kind", "=", kind)], order="id", limit=limit)
-            client = client or self._get_exact_client(cursor_factory=factory)
-            if kind == "sales_entry":
-                partner_ids = {record.payload.get("partner_id") for record in due
-                               if record.payload}
-                try:
-                    total.lookups += self._prefetch_relations(
-                        self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
-                        client, run_cache,
-                    )
-                except RecordRejected as exc:
-                    # each record looks its relation up when it is posted
-                    _logger.info("Exact Online: batched relation look-up refused: %s",
-                                 exc.message)
-                except SyncError as exc:
-                    total.stopped = exc.message
-                    if isinstance(exc, ReconnectNeeded):
-                        total.reconnect_needed = True
-                        self._set_reconnect_needed_own_transaction(exc.message)
-                    break
-            adapter = due[:1]._get_adapter(client, run_cache=run_cache)
-            repository = DbOutboxRepository(factory, self.id, kind, record_ids=record_ids)
-            report = OutboxEngine(repository, adapter, batch_size=self._get_batch_size()).run(
-                limit=limit
-            )
-            for field in ("posted", "recovered", "rejected", "unknown", "lookups"):
-                setattr(total, field, getattr(total, field) + getattr(report, field))
-            if report.stopped:
-                total.stopped, total.resume_at = report.stopped, report.resume_at
-                total.reconnect_needed = report.reconnect_needed
-                break
-        self.invalidate_recordset()
-        Outbox.invalidate_model()
-        return total
-
-    def _get_batch_size(self):
-        return 20
 
     @api.model
     def _cron_keep_alive(self):

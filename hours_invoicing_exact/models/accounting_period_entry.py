@@ -532,7 +532,8 @@ class AccountingPeriodEntry(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         for connection in outbox.connection_id:
             records = outbox.filtered(lambda o, c=connection: o.connection_id == c)
-            report = connection.sudo()._process_outbox(record_ids=records.ids)
+            report = self.env["accounting.outbox"].sudo()._process(
+                connection, record_ids=records.ids)
             if report.stopped:
                 for entry in self.filtered(lambda e, r=records: e.outbox_id in r):
                     entry.message_post(body=_("Sending stopped: %s", report.stopped))

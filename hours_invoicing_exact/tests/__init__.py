@@ -3,6 +3,7 @@ from . import (
     test_billing_stateful,
     test_booking_gate,
     test_direct_billing,
+    test_exact_busy,
     test_exact_concurrency,
     test_exact_connect,
     test_exact_cron_settings,

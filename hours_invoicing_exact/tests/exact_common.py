@@ -137,7 +137,7 @@ class ExactCase(ExactServerMixin, TransactionCase):
         return move
 
     def process(self, **kwargs):
-        report = self.connection._process_outbox(**kwargs)
+        report = self.env["accounting.outbox"]._process(self.connection, **kwargs)
         self.env.invalidate_all()
         return report
 
@@ -174,7 +174,8 @@ class CommittedWorkersMixin:
             with self.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 connection = env["accounting.connection"].browse(self.connection_id)
-                reports.append(connection._process_outbox(cursor_factory=self.cursor))
+                reports.append(env["accounting.outbox"]._process(
+                    connection, cursor_factory=self.cursor))
         except Exception as exc:  # noqa: BLE001 - reported by the test thread
             errors.append(exc)
 
@@ -185,7 +186,8 @@ class CommittedWorkersMixin:
         threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
                    for _index in range(count)]
         Connection = type(self.env["accounting.connection"])
-        with patch.object(Connection, "_get_batch_size", lambda self: 2), \
+        Outbox = type(self.env["accounting.outbox"])
+        with patch.object(Outbox, "_get_batch_size", lambda self: 2), \
                 patch.object(Connection, "_get_timeout", lambda self: timeout):
             for thread in threads:
                 thread.start()

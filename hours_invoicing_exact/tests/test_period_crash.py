@@ -171,7 +171,8 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
         # the next run of the outbox (the cron's, in another worker) looks the entry up
         with self.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            report = env["accounting.connection"].browse(self.connection_id)._process_outbox(
+            report = env["accounting.outbox"]._process(
+                env["accounting.connection"].browse(self.connection_id),
                 cursor_factory=self.cursor)
         self.assertEqual((report.recovered, report.posted), (1, 0))
         self.assertEqual(self._committed_outbox(), [("sent", 1, entry_id)])
