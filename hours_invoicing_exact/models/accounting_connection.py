@@ -14,6 +14,7 @@ from odoo.tools import format_date
 from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
 from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
+from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod
 from ..services.outbox import ReconnectNeeded, SyncError
 from ..sync.db_stores import DbRateLimitStore, DbTokenStore, own_env
 
@@ -438,35 +439,22 @@ class AccountingConnection(models.Model):
 
     def _check_period_open(self, journal_code, date, client, closed_periods):
         """Raise a UserError when Exact's ``journal_code`` is closed in the financial period
-        of ``date``. Exact's periods need not be calendar months: the period table and the
-        closed periods of a journal and financial year are fetched once per run (one call
-        each) and kept in ``closed_periods``."""
+        of ``date`` (the rule: :class:`..services.exact.periods.ExactPeriods`; what the run
+        learnt is kept in ``closed_periods``)."""
         day = fields.Date.to_date(date)
-        table_key = ("financial_periods", day.year)
-        if table_key not in closed_periods:
-            closed_periods[table_key] = client.financial_periods(day.year - 1, day.year + 1)
-        period = next((p for p in closed_periods[table_key] if p["start"] <= day <= p["end"]),
-                      None)
-        if period is None:
+        try:
+            ExactPeriods(client, closed_periods).open_period(journal_code, day)
+        except NoFinancialPeriod as exc:
             raise UserError(_(
                 "Exact Online has no financial period for %(date)s: create the financial "
-                "year in Exact Online first, then retry.", date=format_date(self.env, day)))
-        key = (journal_code, period["year"])
-        if key not in closed_periods:
-            rows = client.get_rows("read/financial/JournalStatusByFinancialPeriod", {
-                "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
-                           f"FinancialYear eq {int(period['year'])}",
-                "$select": "JournalCode,FinancialYear,FinancialPeriod,Status",
-            })
-            closed_periods[key] = {
-                int(row["FinancialPeriod"]) for row in rows if row.get("Status") == 1
-            }
-        if period["period"] in closed_periods[key]:
+                "year in Exact Online first, then retry.", date=format_date(self.env, day))
+            ) from exc
+        except ClosedPeriod as exc:
             raise UserError(
                 _("Period %(period)s/%(year)s of Exact Online journal %(journal)s is closed: "
                   "reopen it in Exact Online, then retry.",
-                  period=period["period"], year=period["year"], journal=journal_code)
-            )
+                  period=exc.period, year=exc.year, journal=journal_code)
+            ) from exc
 
     def _prepare_sales_entry(self, payload, client=None, run_cache=None):
         """Translate an outbox payload of Odoo ids into the ExactSalesEntryAdapter payload;

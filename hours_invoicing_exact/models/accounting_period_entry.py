@@ -23,6 +23,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, format_date
 
 from ..services import journal
+from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod, NoOpenPeriod
 from ..services.outbox import ReconnectNeeded, SyncError
 
 _logger = logging.getLogger(__name__)
@@ -369,51 +370,41 @@ class AccountingPeriodEntry(models.Model):
         entry's own date (a closed period skipped), else ``None``.
 
         The entry is dated on the last day of ``period``; it goes into the Exact financial
-        period containing that day (read from ``financial/FinancialPeriods`` once per
-        transaction: Exact's periods need not be calendar months). Checks
-        ``JournalStatusByFinancialPeriod``; when the period is closed the company's policy
-        either refuses (UserError) or picks the first open Exact period after it.
+        period containing that day; when it is closed the company's policy either refuses
+        (UserError) or picks the first open Exact period after it (the rule and its calls:
+        :class:`..services.exact.periods.ExactPeriods`, once per run).
         """
         code = company.period_exact_journal_code or "90"
-        client = connection._get_exact_client()
-
-        def ask(call, *args):
-            try:
-                return call(*args)
-            except ReconnectNeeded as exc:
-                # never written in this transaction after talking to Exact (part 1's rule)
-                connection._set_reconnect_needed_own_transaction(exc.message)
-                raise UserError(exc.message) from exc
-            except SyncError as exc:
-                raise UserError(_("Exact Online could not be asked about period %(period)s: "
-                                  "%(error)s", period=period.label, error=exc.message)) from exc
-
-        day = period.end
         run_cache = {} if run_cache is None else run_cache
-        key = ("financial_periods", connection.id, connection.division, day.year)
-        table = run_cache.get(key)
-        if table is None:
-            table = run_cache[key] = ask(client.financial_periods, day.year - 1, day.year + 2)
-        index = next((i for i, p in enumerate(table) if p["start"] <= day <= p["end"]), None)
-        if index is None:
+        periods = ExactPeriods(connection._get_exact_client(), run_cache.setdefault(
+            ("exact_periods", connection.id, connection.division), {}))
+        try:
+            fin, moved = periods.open_period(
+                code, period.end, company.period_closed_policy or "error")
+        except ReconnectNeeded as exc:
+            # never written in this transaction after talking to Exact (part 1's rule)
+            connection._set_reconnect_needed_own_transaction(exc.message)
+            raise UserError(exc.message) from exc
+        except NoFinancialPeriod as exc:
             raise UserError(_(
                 "Exact Online has no financial period for %(date)s: create the financial "
                 "year in Exact Online first; the entry of %(period)s was not sent.",
-                date=format_date(self.env, day), period=period.label,
-            ))
-        for fin in table[index:index + 25]:
-            year, number = fin["year"], fin["period"]
-            row = ask(client.journal_status, code, year, number)
-            if not row or row.get("Status") != 1:
-                return year, number, (None if fin is table[index] else fin["start"])
-            if company.period_closed_policy != "next_open":
-                raise UserError(_(
-                    "Exact Online journal %(journal)s is closed for period %(month)s/%(year)s; "
-                    "the entry of %(period)s was not sent. Reopen the period in Exact, or let "
-                    "corrections go to the first open period in the settings.",
-                    journal=code, month=number, year=year, period=period.label,
-                ))
-        raise UserError(_("No open Exact Online period found after %s.", period.label))
+                date=format_date(self.env, exc.day), period=period.label,
+            )) from exc
+        except ClosedPeriod as exc:
+            raise UserError(_(
+                "Exact Online journal %(journal)s is closed for period %(month)s/%(year)s; "
+                "the entry of %(period)s was not sent. Reopen the period in Exact, or let "
+                "corrections go to the first open period in the settings.",
+                journal=code, month=exc.period, year=exc.year, period=period.label,
+            )) from exc
+        except NoOpenPeriod as exc:
+            raise UserError(_("No open Exact Online period found after %s.", period.label)) \
+                from exc
+        except SyncError as exc:
+            raise UserError(_("Exact Online could not be asked about period %(period)s: "
+                              "%(error)s", period=period.label, error=exc.message)) from exc
+        return fin["year"], fin["period"], (fin["start"] if moved else None)
 
     @api.model
     def _create_from_build(self, company, connection, build, sent=None, run_cache=None):
