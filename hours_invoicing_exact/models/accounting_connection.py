@@ -11,7 +11,8 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_date
 
-from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
+from ..services.exact import relations
+from ..services.exact.client import ExactClient, chunks
 from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
 from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod
@@ -25,8 +26,6 @@ CONNECT_PATH = "/exact_online/connect"
 MANAGER_GROUP = "account.group_account_manager"
 #: Touch the token chain when its last refresh is older than this (Exact: 30 days).
 KEEP_ALIVE_AFTER = 7 * 86400
-#: Partners looked up in one ``crm/Accounts`` call (up to 3 clauses each).
-RELATION_LOOKUP_CHUNK = 6
 
 
 class AccountingConnection(models.Model):
@@ -312,17 +311,6 @@ class AccountingConnection(models.Model):
                 )
         return vat, kvk
 
-    @staticmethod
-    def _match_relation(rows, vat, kvk, code):
-        """Return the row of ``rows`` matching VAT number, else KvK number, else code."""
-        for key, value in (("VATNumber", vat), ("ChamberOfCommerce", kvk), ("Code", code)):
-            found = value and next(
-                (row for row in rows if (row.get(key) or "").strip() == value), None
-            )
-            if found:
-                return found
-        return None
-
     def _map_relation(self, partner, found, run_cache):
         """Map ``partner`` to the Exact relation ``found``, committed at once in a
         transaction of its own: the relation exists in Exact whatever happens to the
@@ -373,21 +361,11 @@ class AccountingConnection(models.Model):
             else:
                 not_found.add(partner.id)
         calls = 0
-        for chunk in chunks(list(keys), RELATION_LOOKUP_CHUNK):
-            clauses = []
-            for vat, kvk, code in (keys[partner] for partner in chunk):
-                if vat:
-                    clauses.append(f"VATNumber eq {odata_literal(vat)}")
-                if kvk:
-                    clauses.append(f"ChamberOfCommerce eq {odata_literal(kvk)}")
-                if code:
-                    clauses.append(f"trim(Code) eq {odata_literal(code)}")
-            rows = client.get_rows(
-                "crm/Accounts", {"$filter": " or ".join(clauses), "$select": ACCOUNT_SELECT}
-            )
+        for chunk in chunks(list(keys), relations.LOOKUP_CHUNK):
+            rows = relations.find_relations(client, [keys[partner] for partner in chunk])
             calls += 1
             for partner in chunk:
-                found = self._match_relation(rows, *keys[partner])
+                found = relations.match_relation(rows, *keys[partner])
                 if found:
                     self._map_relation(partner, found, run_cache)
                 else:
@@ -416,26 +394,18 @@ class AccountingConnection(models.Model):
         found = None
         if (vat or kvk or code) and partner.id not in run_cache.get("relations_not_found", ()):
             rows = client.find_accounts(vat_number=vat, chamber_of_commerce=kvk, code=code)
-            found = self._match_relation(rows, vat, kvk, code)
+            found = relations.match_relation(rows, vat, kvk, code)
         if not found:
             found = client.create_account(self._prepare_relation_values(partner, vat, kvk))
         return self._map_relation(partner, found, run_cache)
 
     def _prepare_relation_values(self, partner, vat, kvk):
-        values = {
-            "Name": partner.name,
-            "Status": "C",
-            "IsSales": True,
-            "AddressLine1": partner.street or None,
-            "AddressLine2": partner.street2 or None,
-            "Postcode": partner.zip or None,
-            "City": partner.city or None,
-            "Country": partner.country_id.code or None,
-            "Email": partner.email or None,
-            "VATNumber": vat,
-            "ChamberOfCommerce": kvk,
-        }
-        return {key: value for key, value in values.items() if value is not None}
+        """The body of the Exact relation of ``partner`` (hook)."""
+        return relations.relation_body(
+            partner.name, street=partner.street, street2=partner.street2, zip_code=partner.zip,
+            city=partner.city, country=partner.country_id.code, email=partner.email,
+            vat=vat, kvk=kvk,
+        )
 
     def _check_period_open(self, journal_code, date, client, closed_periods):
         """Raise a UserError when Exact's ``journal_code`` is closed in the financial period
