@@ -30,6 +30,7 @@ from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.append(str(ROOT))  # hie_testing: the local Exact server
 import run_tests  # noqa: E402
 
 sys.path.insert(0, str(run_tests.ODOO_SRC))
@@ -95,7 +96,8 @@ def main():
     ])
     from odoo.addons.hours_invoicing_exact.services.exact.clock import VirtualClock
     from odoo.addons.hours_invoicing_exact.services.exact.oauth import TokenState
-    from odoo.addons.hours_invoicing_exact.services.testing.exact_server import (
+
+    from hie_testing.exact_server import (
         DEFAULT_DIVISION,
         ExactServer,
     )

@@ -8,6 +8,10 @@ import pytest
 import requests
 from exact_support import CLIENT_ID, REDIRECT_URI, make_client, run_worker, wait_for
 
+from hie_testing.exact_server import (
+    CUSTOMER_ID,
+    REVENUE_ACCOUNT_ID,
+)
 from hours_invoicing_exact.services.exact import client as exact_client
 from hours_invoicing_exact.services.exact.client import ExactClient, odata_literal, or_filter
 from hours_invoicing_exact.services.exact.errors import (
@@ -28,10 +32,6 @@ from hours_invoicing_exact.services.exact.oauth import (
     base_url_for_country,
 )
 from hours_invoicing_exact.services.exact.ratelimit import RateLimitState
-from hours_invoicing_exact.services.testing.exact_server import (
-    CUSTOMER_ID,
-    REVENUE_ACCOUNT_ID,
-)
 
 SALES = ("POST", "salesentry/SalesEntries")
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 import requests
 
-from hours_invoicing_exact.services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,

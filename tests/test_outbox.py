@@ -9,6 +9,7 @@ import signal
 import pytest
 from exact_support import enqueue, invoice, make_client, run_worker, wait_for
 
+from hie_testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
 from hours_invoicing_exact.services.exact.adapters import ExactSalesEntryAdapter
 from hours_invoicing_exact.services.outbox import (
     ERROR,
@@ -20,7 +21,6 @@ from hours_invoicing_exact.services.outbox import (
     OutcomeUnknown,
     SqliteRepository,
 )
-from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
 
 POSTS = ("POST", "salesentry/SalesEntries")
 LOOKUPS = ("GET", "salesentry/SalesEntries")

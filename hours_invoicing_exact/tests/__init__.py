@@ -1,4 +1,5 @@
 from . import (
+    _repository_path,
     test_analysis,
     test_billing_stateful,
     test_booking_gate,

@@ -14,9 +14,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.api import Transaction
 from odoo.tests import TransactionCase, new_test_user
 
+from hie_testing.exact_server import DEFAULT_DIVISION, ExactServer
+
 from ..services.exact.clock import VirtualClock
 from ..services.exact.oauth import TokenState
-from ..services.testing.exact_server import DEFAULT_DIVISION, ExactServer
 
 
 class ExactServerMixin:

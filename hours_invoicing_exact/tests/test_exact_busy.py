@@ -8,8 +8,9 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from hie_testing.exact_server import DEFAULT_DIVISION
+
 from ..services.exact.clock import VirtualClock
-from ..services.testing.exact_server import DEFAULT_DIVISION
 from .exact_common import ExactCase
 
 RUNS = 8  # two hours of the quarter-hourly cron

@@ -10,9 +10,10 @@ from freezegun import freeze_time
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 
+from hie_testing.exact_server import DEFAULT_DIVISION
+
 from ..models.accounting_connection import KEEP_ALIVE_AFTER, MANAGER_GROUP
 from ..services.exact.oauth import TokenState
-from ..services.testing.exact_server import DEFAULT_DIVISION
 from .exact_common import ExactCase
 
 DAY = 86400

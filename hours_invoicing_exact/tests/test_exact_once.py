@@ -9,12 +9,13 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
     SECOND_REVENUE_ACCOUNT_ID,
 )
+
 from .period_common import PeriodCase
 
 D = dt.date

@@ -7,11 +7,12 @@ import requests
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     DEFAULT_DIVISION,
     REVENUE_ACCOUNT_ID,
 )
+
 from .exact_common import ExactCase
 
 

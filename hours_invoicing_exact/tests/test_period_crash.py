@@ -18,11 +18,12 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
 )
+
 from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 POSTS = ("POST", "generaljournalentry/GeneralJournalEntries")
