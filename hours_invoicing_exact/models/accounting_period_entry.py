@@ -338,8 +338,10 @@ class AccountingPeriodEntry(models.Model):
         ])
 
     @api.model
-    def _sent_totals(self, entries):
-        """``{(period start, LineKey): (amount, VAT)}`` of ``entries``, summed in SQL."""
+    def _sent_totals(self, entries, kind=None):
+        """``{(period start, LineKey): (amount, VAT)}`` of ``entries``, summed in SQL; with
+        ``kind``, per start of the ``kind`` period containing each entry (the day entries
+        of a month sent before a switch to per month count for the month)."""
         groups = self.env["accounting.period.entry.line"]._read_group(
             [("entry_id", "in", entries.ids)],
             ["entry_id", "account_id", "vat_code", "partner_id"],
@@ -349,8 +351,10 @@ class AccountingPeriodEntry(models.Model):
         for entry, account, vat_code, partner, amount, vat in groups:
             key = journal.LineKey(str(account.id), vat_code or "", str(partner.id or "") if
                                   partner else "")
-            old = totals[entry.date_from].get(key, (ZERO, ZERO))
-            totals[entry.date_from][key] = (old[0] + _dec(amount), old[1] + _dec(vat))
+            start = journal.Period.containing(kind, entry.date_from).start if kind \
+                else entry.date_from
+            old = totals[start].get(key, (ZERO, ZERO))
+            totals[start][key] = (old[0] + _dec(amount), old[1] + _dec(vat))
         return totals
 
     @api.model
@@ -551,9 +555,30 @@ class AccountingPeriodEntry(models.Model):
             raise UserError(_("Another memorial entry run of %s is busy; nothing was done.",
                               company.name))
         kind = periods[0].kind
+        created = self.browse()
+        if kind == "day":
+            # days of a month sent as a month entry (before a switch to per day) are
+            # corrected at the month's level: a month entry cannot be split into days
+            months = {
+                entry.date_from for entry in self._active_entries(
+                    company, "month", periods[0].start.replace(day=1), periods[-1].start)
+            }
+            covered = [p for p in periods if p.start.replace(day=1) in months]
+            if covered:
+                created |= self._sync_periods(company, sorted(
+                    {journal.Period.containing("month", p.start) for p in covered},
+                    key=lambda p: p.start), send=False)
+                periods = [p for p in periods if p not in covered]
+                if not periods:
+                    if send:
+                        created._send()
+                    return created
         rows_by_period = self._period_rows(company, kind, periods[0].start, periods[-1].end)
         active = self._active_entries(company, kind, periods[0].start, periods[-1].start)
-        sent_by_period = self._sent_totals(active)
+        if kind == "month":
+            # what day entries sent before a switch to per month counts for their month
+            active |= self._active_entries(company, "day", periods[0].start, periods[-1].end)
+        sent_by_period = self._sent_totals(active, kind)
         # entries that failed are superseded: the period is built again under a new sequence,
         # and what Exact refused of them can no longer be retried (it would book it twice)
         failed = self.search([
@@ -564,7 +589,7 @@ class AccountingPeriodEntry(models.Model):
         failed.write({"superseded": True})
         failed.outbox_id.filtered(lambda o: o.state == "error").sudo().write(
             {"state": "cancelled"})
-        created, run_cache = self.browse(), {}
+        run_cache = {}
         for period in periods:
             rows = rows_by_period.get(period.start, [])
             sent = sent_by_period.get(period.start)

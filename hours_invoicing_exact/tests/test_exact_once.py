@@ -231,6 +231,36 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         with self.assertRaises(UserError):
             february.button_draft()
 
+    def test_day_to_month_mid_month(self):
+        self.company.period_sync_mode = "day"
+        self.post(D(2025, 3, 3), (100.0, self.btw21), (33.33, self.btw9))
+        self.post(D(2025, 3, 5), (40.0, self.btw21), refund=True)
+        self.run_on(D(2025, 3, 10))  # two day entries sent
+        self.assertEqual(len(self.server.general_journal_entries), 2)
+        self.company.period_sync_mode = "month"
+        self.post(D(2025, 3, 12), (250.55, self.btw21))
+        self.post(D(2025, 3, 4), (19.99, self.btw9))  # a day already sent, posted late
+        self.run_on(D(2025, 4, 2))  # the month's entry leaves out what the days carried
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertFalse(by_sales_entry)
+        self.assertEqual(by_memorial, self.moves)
+        self.assertEqual(len(self.server.general_journal_entries), 3)
+
+    def test_month_to_day_mid_month(self):
+        self.company.period_sync_mode = "month"
+        self.post(D(2025, 2, 10), (100.0, self.btw21))
+        self.run_on(D(2025, 3, 2))  # February's month entry
+        self.company.period_sync_mode = "day"
+        self.post(D(2025, 3, 3), (250.55, self.btw21), (33.33, self.btw9))
+        self.post(D(2025, 2, 27), (10.0, self.btw21))  # February, posted late
+        self.run_on(D(2025, 3, 10))  # a day entry for March 3, a correction of February
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertFalse(by_sales_entry)
+        self.assertEqual(by_memorial, self.moves)
+        self.assertEqual(len(self.server.general_journal_entries), 3)
+        self.run_on(D(2025, 3, 11))  # nothing new
+        self.assertEqual(len(self.server.general_journal_entries), 3)
+
     def test_month_document_month_round_trip(self):
         self.company.period_sync_mode = "month"
         self.post_a_month(month=1)
