@@ -181,10 +181,10 @@ class AccountMove(models.Model):
     # ------------------------------------------------------------------
     # Accounting sync (Exact Online): sales entries per document
     # ------------------------------------------------------------------
-    exact_outbox_id = fields.Many2one(
+    hie_exact_outbox_id = fields.Many2one(
         "accounting.outbox", string="Exact Online Outbox", compute="_compute_exact_outbox"
     )
-    exact_sync_state = fields.Selection(
+    hie_exact_sync_state = fields.Selection(
         selection=lambda self: self.env["accounting.outbox"]._fields["state"].selection,
         string="Exact Online",
         compute="_compute_exact_outbox",
@@ -197,8 +197,8 @@ class AccountMove(models.Model):
         by_move = {record.res_id: record for record in records}
         for move in self:
             record = by_move.get(move.id)
-            move.exact_outbox_id = record.id if record else False
-            move.exact_sync_state = record.state if record else False
+            move.hie_exact_outbox_id = record.id if record else False
+            move.hie_exact_sync_state = record.state if record else False
 
     def _exact_leave_outbox(self):
         """Called by ``button_draft``. Entries in Exact cannot be edited: an invoice Exact has
@@ -227,7 +227,7 @@ class AccountMove(models.Model):
                 invoice=in_memorial[0].display_name,
             ))
         records.unlink()
-        self.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
+        self.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])
 
     def _exact_in_memorial(self):
         """Return the moves of ``self`` carried by an active (queued or sent) memorial entry
@@ -294,7 +294,7 @@ class AccountMove(models.Model):
                 else "to_send",
             })
         Outbox.create(values)
-        candidates.invalidate_recordset(["exact_outbox_id", "exact_sync_state"])
+        candidates.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])
 
     def _exact_prepare_sales_payload(self):
         """Return the outbox payload: amounts per revenue account and tax, as printed, each
@@ -360,12 +360,12 @@ class AccountMove(models.Model):
 
     def action_open_exact_outbox(self):
         self.ensure_one()
-        if not self.exact_outbox_id:
+        if not self.hie_exact_outbox_id:
             return False
         return {
             "type": "ir.actions.act_window",
             "name": _("Exact Online Outbox"),
             "res_model": "accounting.outbox",
-            "res_id": self.exact_outbox_id.id,
+            "res_id": self.hie_exact_outbox_id.id,
             "view_mode": "form",
         }

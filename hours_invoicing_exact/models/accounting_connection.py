@@ -220,6 +220,11 @@ class AccountingConnection(models.Model):
         store = DbTokenStore(cursor_factory or self._get_cursor_factory(), self.id)
         return TokenManager(store, self._get_oauth_client())
 
+    def _get_client(self, cursor_factory=None):
+        """Return the API client of the connection's target: ``_get_<target>_client``."""
+        self.ensure_one()
+        return getattr(self, f"_get_{self.target}_client")(cursor_factory=cursor_factory)
+
     def _get_exact_client(self, cursor_factory=None, division=None):
         """Return an :class:`ExactClient` on the connection's division, sharing the token
         chain and the rate-limit budget with every worker through the database."""

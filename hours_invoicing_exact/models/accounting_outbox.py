@@ -99,7 +99,7 @@ class AccountingOutbox(models.Model):
         method = getattr(self, f"_get_adapter_{record.connection_id.target}_{record.kind}", None)
         if method is None:
             raise UserError(_("No adapter for outbox records of kind %s.", record.kind))
-        return method(client or record.connection_id._get_exact_client(), run_cache)
+        return method(client or record.connection_id._get_client(), run_cache)
 
     def _get_adapter_exact_sales_entry(self, client, run_cache):
         connection = self[:1].connection_id
@@ -180,7 +180,7 @@ class AccountingOutbox(models.Model):
         for kind, payloads in due.items():
             if state != "connected":
                 break
-            client = client or connection._get_exact_client(cursor_factory=factory)
+            client = client or connection._get_client(cursor_factory=factory)
             records = self.sudo().new({"connection_id": connection.id, "kind": kind})
             prepare = getattr(records, f"_prepare_run_{connection.target}_{kind}", None)
             try:

@@ -33,14 +33,14 @@ class TestExactBusy(ExactCase):
 
     def assert_waiting_unharmed(self):
         records = self.env["accounting.outbox"].browse(
-            [move.exact_outbox_id.id for move in self.moves])
+            [move.hie_exact_outbox_id.id for move in self.moves])
         self.assertNotIn("error", records.mapped("state"))
         waiting = records.filtered(lambda record: record.state != "sent")
         self.assertTrue(waiting)
         self.assertEqual(set(waiting.mapped("attempts")), {0})
 
     def assert_all_sent_once(self):
-        self.assertEqual({move.exact_outbox_id.state for move in self.moves}, {"sent"})
+        self.assertEqual({move.hie_exact_outbox_id.state for move in self.moves}, {"sent"})
         self.assertEqual(self.server.entries_by_ref(),
                          {move.name: 1 for move in self.moves})
 

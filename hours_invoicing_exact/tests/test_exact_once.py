@@ -218,8 +218,8 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         credit = self.post(D(2025, 3, 5), (40.0, self.btw21), refund=True)
         self.company.period_sync_mode = "document"
         # nothing of March falls between the modes: queued as sales entries at the switch
-        self.assertEqual(before.exact_sync_state, "to_send")
-        self.assertEqual(credit.exact_sync_state, "to_send")
+        self.assertEqual(before.hie_exact_sync_state, "to_send")
+        self.assertEqual(credit.hie_exact_sync_state, "to_send")
         after = self.post(D(2025, 3, 12), (250.55, self.btw21))
         late_february = self.post(D(2025, 2, 27), (10.0, self.btw21))  # posted late
         self.run_on(D(2025, 4, 2))  # no memorial entry in per-document mode
