@@ -501,7 +501,35 @@ class AccountingPeriodEntry(models.Model):
             ))
 
     def _send(self):
-        """Send the queued entries through the outbox (exactly once)."""
+        """Send the queued entries through the outbox (exactly once).
+
+        The engine claims the records in cursors of its own, which see only committed
+        entries; the caller's transaction (a button's, the cron's) is never committed here:
+        the entries go right after it commits, in a transaction of their own. Under the test
+        registry all cursors share the test's transaction, and they go at once.
+        """
+        if not self.outbox_id.filtered(lambda o: o.state in ("to_send", "sending")):
+            return True
+        self.env.flush_all()
+        if self.env.registry.in_test_mode():
+            self._send_now()
+            return True
+        registry, uid, context, ids = (
+            self.env.registry, self.env.uid, dict(self.env.context), self.ids)
+
+        @self.env.cr.postcommit.add
+        def send_after_commit():
+            try:
+                with registry.cursor() as cr:
+                    api.Environment(cr, uid, context)[self._name].browse(ids)._send_now()
+            except Exception:  # the caller's work is committed: report, lose nothing
+                _logger.exception("Sending memorial entries %s to Exact Online failed; they "
+                                  "stay queued for the next run.", ids)
+
+        return True
+
+    def _send_now(self):
+        """Send the entries' due outbox records now and log the outcome on each entry."""
         outbox = self.outbox_id.filtered(lambda o: o.state in ("to_send", "sending"))
         if outbox:
             self._send_outbox(outbox)
@@ -511,15 +539,14 @@ class AccountingPeriodEntry(models.Model):
                                           entry.exact_entry_number))
             elif entry.state == "error":
                 entry.message_post(body=_("Exact Online refused the entry: %s", entry.error))
-        return True
 
     def _send_outbox(self, outbox):
-        """Run part 1's exactly-once engine on ``outbox`` (the cron's engine and repository).
+        """Run the exactly-once engine on ``outbox`` (the cron's engine and repository).
 
-        The repository claims and marks the records in cursors of its own, so the entries
-        and their references must be committed before the first POST; and this transaction
-        (REPEATABLE READ) sees the outcome only in a new snapshot. Under the test registry
-        all cursors share the test's transaction and nothing is committed.
+        Runs in a transaction of its own (see :meth:`_send`), which it commits before the
+        engine starts and after it ends, so that this transaction (REPEATABLE READ) sees
+        the outcome in a new snapshot. Under the test registry all cursors share the test's
+        transaction and nothing is committed.
         """
         self.env.flush_all()
         committing = not self.env.registry.in_test_mode()
