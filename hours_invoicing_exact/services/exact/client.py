@@ -273,9 +273,10 @@ class ExactClient:
     # -- endpoints ----------------------------------------------------------------
 
     def me(self) -> dict:
-        """Return the current user (``current/Me``), including ``CurrentDivision``."""
+        """Return the current user, including ``CurrentDivision``: ``/api/v1/current/Me``, no
+        division in the path (accounting-apis.md A2)."""
         rows = self.get_rows(
-            "current/Me", {"$select": "UserID,UserName,FullName,CurrentDivision"}, "current"
+            "Me", {"$select": "UserID,UserName,FullName,CurrentDivision"}, "current"
         )
         return rows[0] if rows else {}
 
