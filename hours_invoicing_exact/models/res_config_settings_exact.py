@@ -24,8 +24,10 @@ class ResConfigSettings(models.TransientModel):
                                   groups=MANAGER_GROUP)
     exact_client_secret = fields.Char(related=PREFIX + "client_secret", readonly=False,
                                       groups=MANAGER_GROUP)
-    exact_redirect_uri = fields.Char(compute="_compute_exact_redirect_uri")
-    exact_redirect_uri_https = fields.Boolean(compute="_compute_exact_redirect_uri")
+    exact_redirect_uri = fields.Char(string="Redirect URI", compute="_compute_exact_redirect_uri",
+                                     help="Register this URI in the Exact Online app.")
+    exact_redirect_uri_https = fields.Boolean(string="Redirect URI uses HTTPS",
+                                              compute="_compute_exact_redirect_uri")
     exact_state = fields.Selection(related=PREFIX + "state")
     exact_division_choice_id = fields.Many2one(related=PREFIX + "division_choice_id",
                                                readonly=False)

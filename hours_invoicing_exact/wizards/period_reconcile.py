@@ -27,7 +27,8 @@ class PeriodReconcile(models.TransientModel):
     date_from = fields.Date(compute="_compute_period", store=True)
     date_to = fields.Date(compute="_compute_period", store=True)
     line_ids = fields.One2many("accounting.period.reconcile.line", "wizard_id", readonly=True)
-    computed = fields.Boolean(readonly=True, help="The figures of the period were compared.")
+    computed = fields.Boolean(string="Compared", readonly=True,
+                              help="The figures of the period were compared.")
     exact_checked = fields.Boolean(readonly=True)
     agrees = fields.Boolean(compute="_compute_agrees")
     sale_lock_date = fields.Date(related="company_id.sale_lock_date")

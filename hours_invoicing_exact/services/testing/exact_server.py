@@ -24,7 +24,15 @@ It speaks the protocol described in the project reference (part A), on
   ``gt``, ``ge``, ``lt``, ``le``, ``and``, ``or``, parentheses, ``trim()``, ``guid'..'``),
   ``$select``, ``$top`` and pages of 60 rows linked by ``__next``;
 * business errors as HTTP 500 with Exact's error JSON (unknown G/L account, VAT code,
-  journal or customer, wrong account or journal type, closed period, unbalanced entry);
+  journal or customer, wrong account or journal type, closed period, unbalanced entry,
+  an entry number the journal has already);
+* strict like Exact (each rule cites its section of the project's ``accounting-apis.md``):
+  a path Exact does not serve is a 404 (``/api/v1/current/Me`` has no division, every other
+  resource is under ``/api/v1/{division}/``), a GET without ``$select`` on the endpoints that
+  require it is a 400 with Exact's message, a POST body with a property the entity does not
+  have is a 400; VAT is computed per line, half away from zero, unless ``VATAmountFC`` /
+  ``AmountVATFC`` gives it, and a general journal entry's VAT is booked on a generated line
+  on the VAT code's ``GLToPay`` account;
 * fault injection (:meth:`ExactServer.inject`): status codes (500, 503, 429...), a
   timeout after the write was stored, connection resets before or after storing.
 
