@@ -168,7 +168,8 @@ class PeriodReconcile(models.TransientModel):
                 "%(start)s - %(end)s cannot be closed: Odoo, what was sent and what Exact Online "
                 "holds must agree first. Click Verify with Exact; send the corrections of the "
                 "lines that differ and verify again.",
-                start=format_date(self.env, self.date_from), end=format_date(self.env, self.date_to)))
+                start=format_date(self.env, self.date_from),
+                end=format_date(self.env, self.date_to)))
         pending = self.env["accounting.period.entry"].search_count([
             ("company_id", "=", self.company_id.id), ("date_from", "<=", self.date_to),
             ("date_to", ">=", self.date_from), ("state", "in", ("to_send", "error")),
