@@ -105,11 +105,16 @@ class TestPeriodReconcileWithExact(PeriodCase):
             {"period_kind": "month", "date": "2024-03-10"})
         with self.assertRaisesRegex(UserError, "cannot be closed"):
             not_verified.action_close_period()
+        verified = self._verified(user=self.manager)
+        self.assertTrue(verified.agrees)
         self._invoice("2024-03-28", 50.0)  # posted after the entry was sent
         wizard = self._verified(user=self.manager)
         self.assertFalse(wizard.agrees)
         with self.assertRaisesRegex(UserError, "cannot be closed"):
             wizard.action_close_period()
+        # verified before the late invoice: closing compares afresh
+        with self.assertRaisesRegex(UserError, "cannot be closed"):
+            verified.action_close_period()
         self.assertFalse(self.company.sale_lock_date)
 
     def test_only_accounting_managers_close(self):

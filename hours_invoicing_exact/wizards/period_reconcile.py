@@ -163,6 +163,9 @@ class PeriodReconcile(models.TransientModel):
         self.ensure_one()
         if not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(_("Only accounting managers may close a period."))
+        if self.exact_checked:  # compare afresh: something may have changed since
+            self._compute_lines()
+            self.action_verify_with_exact()
         if not self.exact_checked or not self.agrees:
             raise UserError(_(
                 "%(start)s - %(end)s cannot be closed: Odoo, what was sent and what Exact Online "
