@@ -185,6 +185,7 @@ def test_filter_parser_forms():
 
 
 def test_sales_entry_get_requires_select(server, http):
+    # A4 "$select": Exact refuses unbounded GETs on these endpoints with a 400
     url = server.base_url + API + "/salesentry/SalesEntries"
     answer = http.get(url, timeout=5)
     assert answer.status_code == 400
@@ -214,6 +215,7 @@ def test_post_sales_entry_and_business_errors(server, http):
         answer = http.post(url, json=body, timeout=5)
         assert answer.status_code == 500
         assert answer.json() == {"error": {"code": "", "message": {"lang": "", "value": text}}}
+    # A5 / C4: a closed period refuses the entry (pre-check: JournalStatusByFinancialPeriod)
     server.close_period("70", 2024, 1)
     closed = http.post(url, json=sales_entry("INV2"), timeout=5)
     assert closed.status_code == 500
@@ -222,6 +224,8 @@ def test_post_sales_entry_and_business_errors(server, http):
 
 
 def test_general_journal_entry_must_balance(server, http):
+    # A4 GeneralJournalEntries: the sign of AmountFC carries the side; lines (with the VAT Exact
+    # generates) must sum to zero, else a business error (A5: business errors are HTTP 500)
     url = server.base_url + API + "/generaljournalentry/GeneralJournalEntries"
     lines = [
         {"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -50.0},

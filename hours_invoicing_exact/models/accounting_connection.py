@@ -148,6 +148,7 @@ class AccountingConnection(models.Model):
         for connection in self:
             connection.base_url = EXACT_HOSTS.get(connection.country or "nl")
 
+    @api.depends("company_id")
     def _compute_redirect_uri(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for connection in self:

@@ -74,6 +74,11 @@ class TestExactFirstConnection(ExactServerMixin, HttpCase):
         self.assertEqual(self.server.statuses[404], 0)
         division = connection.reference_ids.filtered(lambda ref: ref.kind == "division")
         self.assertEqual(division.mapped("code"), [str(DEFAULT_DIVISION)])
+        # loading them again from the settings keeps the one division
+        self.assertEqual(settings.with_user(self.manager).action_exact_load_divisions()["tag"],
+                         "reload")
+        self.assertEqual(connection.reference_ids.filtered(lambda ref: ref.kind == "division"),
+                         division)
         # the manager picks the division in the settings
         form = self.settings_form()
         self.assertEqual(form.exact_state, "connected")
