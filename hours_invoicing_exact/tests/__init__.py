@@ -15,6 +15,7 @@ from . import (
     test_invoicing_wizard,
     test_link_invoice,
     test_locking,
+    test_multi_company,
     test_period_concurrency,
     test_period_crash,
     test_period_entry,
