@@ -2,6 +2,7 @@ from . import (
     test_analysis,
     test_billing_stateful,
     test_booking_gate,
+    test_demo,
     test_direct_billing,
     test_exact_concurrency,
     test_exact_connect,
