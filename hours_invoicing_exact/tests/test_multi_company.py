@@ -318,3 +318,33 @@ class TestMultiCompany(HieCase):
         self.assertEqual(term_b.invoice_id.company_id, self.company_b)
         self.assertEqual(term_b.invoice_id.journal_id.company_id, self.company_b)
         self.assertEqual(term_a.invoice_id.company_id, self.company_a)
+
+    def test_installment_figures_of_the_user_s_companies(self):
+        Term = self.env["project.installment"]
+        for company, percentage in ((self.company_a, 20), (self.company_b, 10)):
+            term = Term.with_company(company).create({
+                "project_id": self.project_fixed.id, "name": f"Term {company.name}",
+                "percentage": percentage, "planned_date": "2026-01-31",
+            })
+            term.with_company(company)._create_invoices().action_post()
+        project = self.project_fixed.with_env(self.as_user(self.user_b_only, self.company_b))
+        self.assertAlmostEqual(project.installment_invoiced, 1000.0)
+        self.assertEqual(project.installment_invoice_count, 1)
+        project = self.project_fixed.with_env(
+            self.as_user(self.user_both, self.company_a, self.company_b))
+        self.assertAlmostEqual(project.installment_invoiced, 3000.0)
+
+    def test_memorial_entry_wizards_stay_in_the_company(self):
+        manager_b = new_test_user(
+            self.env, login="hie_accountant_b", company_id=self.company_b.id,
+            company_ids=[Command.set(self.company_b.ids)],
+            groups="base.group_user,account.group_account_manager",
+        )
+        for env in (self.as_user(manager_b, self.company_b),
+                    self.as_user(self.user_both, self.company_b)):
+            if env.user == self.user_both:
+                self.user_both.groups_id |= self.env.ref("account.group_account_manager")
+            for model in ("accounting.period.entry.preview", "accounting.period.reconcile"):
+                with self.subTest(model=model, user=env.user.login), \
+                        self.assertRaises(AccessError):
+                    env[model].create({"company_id": self.company_a.id})
