@@ -49,7 +49,6 @@ class ProjectRateAgreement(models.Model):
         precompute=True,
         required=True,
         index=True,
-        default=lambda self: self.env.company,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     kind = fields.Selection(

@@ -53,7 +53,8 @@ class TestDutchDemo(TransactionCase):
         costs = lines - hours
         for project in projects - self.demo("project_tender"):
             with self.subTest(project=project.name):
-                self.assertTrue(hours.filtered(lambda line, p=project: line.booking_project_id == p))
+                self.assertTrue(hours.filtered(
+                    lambda line, p=project: line.booking_project_id == p))
         self.assertGreaterEqual(len(hours.employee_id), 3)
         self.assertTrue({"Units", "m", "kg"} <= set(costs.product_uom_id.mapped("name")),
                         costs.product_uom_id.mapped("name"))
@@ -80,14 +81,15 @@ class TestDutchDemo(TransactionCase):
         self.assertEqual(move.currency_id.compare_amounts(move.amount_untaxed,
                                                           move.hie_hours_value), 0)
         # every invoice line carries a Dutch BTW sales tax of the company
-        product_lines = move.invoice_line_ids.filtered(lambda l: l.display_type == "product")
+        product_lines = move.invoice_line_ids.filtered(
+            lambda aml: aml.display_type == "product")
         self.assertTrue(product_lines)
         for line in product_lines:
             with self.subTest(line=line.name):
                 self.assertEqual(line.tax_ids.mapped("amount"), [21.0])
                 self.assertEqual(line.tax_ids.company_id, move.company_id)
                 self.assertEqual(line.tax_ids.type_tax_use, "sale")
-        self.assertTrue(move.line_ids.filtered(lambda l: l.display_type == "tax"))
+        self.assertTrue(move.line_ids.filtered(lambda aml: aml.display_type == "tax"))
         self.assertAlmostEqual(move.amount_tax, move.amount_untaxed * 0.21, delta=0.05)
         # the hours specification is printed with the invoice
         self.assertTrue(move.hie_hours_appendix)

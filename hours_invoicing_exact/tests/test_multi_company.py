@@ -121,6 +121,15 @@ class TestMultiCompany(HieCase):
             self.env["project.rate.agreement"].with_company(self.company_b).create({
                 "partner_id": self.customer.id, "kind": "hours", "hourly_rate": 76.0,
             })
+        # an agreement takes the company of its project, else of its customer, else the
+        # current company
+        self.assertEqual(self.agreement(project_id=self.project_b.id, kind="cost",
+                                        markup=5.0).company_id, self.company_b)
+        customer_b = self.env["res.partner"].create({
+            "name": "Klant van B", "is_company": True, "company_id": self.company_b.id,
+        })
+        self.assertEqual(self.agreement(partner_id=customer_b.id, kind="cost",
+                                        markup=5.0).company_id, self.company_b)
         # a project of company B cannot carry an agreement of company A
         with self.assertRaises(UserError):
             self.agreement(project_id=self.project_b.id, kind="hours", hourly_rate=1.0,
