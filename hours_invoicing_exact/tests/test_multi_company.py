@@ -233,6 +233,19 @@ class TestMultiCompany(HieCase):
         self.assertEqual(move.hie_booking_line_ids, line_b)
         self.assertFalse(line_a.invoice_id)
 
+    def test_booking_lines_of_a_shared_project_stay_in_their_company(self):
+        line_a, line_b = self.book_both()
+        for env in (self.as_user(self.user_b_only, self.company_b),
+                    self.as_user(self.user_both, self.company_b)):
+            Line = env["account.analytic.line"]
+            self.assertEqual(
+                Line.search([("booking_project_id", "=", self.project_shared.id)]), line_b)
+            self.assertEqual(Line.search([("billing_status", "=", "to_invoice"),
+                                          ("id", "in", (line_a | line_b).ids)]), line_b)
+            with self.assertRaises(AccessError):
+                Line.browse(line_a.id).write({"name": "changed by B"})
+        self.assertEqual(line_a.name, "work")
+
     def test_profitability_shows_the_user_s_companies(self):
         line_a, line_b = self.book_both()
         project = self.project_shared.with_env(self.as_user(self.user_b_only, self.company_b))
