@@ -370,3 +370,32 @@ class TestMultiCompany(HieCase):
                 with self.subTest(model=model, user=env.user.login), \
                         self.assertRaises(AccessError):
                     env[model].create({"company_id": self.company_a.id})
+
+    def test_post_calculation_of_the_user_s_companies(self):
+        self.book_hours(self.project_fixed, 2.0)  # company A: 2 h × 50
+        self.book_b(self.project_fixed, 3.0)  # company B: 3 h × 40
+        Term = self.env["project.installment"]
+        for company, percentage in ((self.company_a, 20), (self.company_b, 10)):
+            term = Term.with_company(company).create({
+                "project_id": self.project_fixed.id, "name": f"Term {company.name}",
+                "percentage": percentage, "planned_date": "2026-01-31",
+            })
+            term.with_company(company)._create_invoices().action_post()
+        self.env.flush_all()
+
+        def row(env):
+            # the rows depend on the companies of the request: one request, one set
+            env.invalidate_all()
+            return env["project.post.calculation"].search_read(
+                [("project_id", "=", self.project_fixed.id)],
+                ["hours", "hours_cost", "invoiced_amount", "scheduled_amount"])[0]
+
+        figures = row(self.as_user(self.user_b_only, self.company_b))
+        self.assertEqual(figures["hours"], 3.0)
+        self.assertAlmostEqual(figures["hours_cost"], 120.0)
+        self.assertAlmostEqual(figures["invoiced_amount"], 1000.0)
+        self.assertAlmostEqual(figures["scheduled_amount"], 1000.0)
+        figures = row(self.as_user(self.user_both, self.company_a, self.company_b))
+        self.assertEqual(figures["hours"], 5.0)
+        self.assertAlmostEqual(figures["hours_cost"], 220.0)
+        self.assertAlmostEqual(figures["invoiced_amount"], 3000.0)
