@@ -10,16 +10,16 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from hie_testing.exact_server import (
-    DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
     SECOND_REVENUE_ACCOUNT_ID,
+    VAT_HIGH_ACCOUNT_ID,
+    VAT_LOW_ACCOUNT_ID,
 )
 
 from .period_common import PeriodCase
 
 D = dt.date
-VAT_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001500"
 
 
 class DutchSyncCase(PeriodCase):
@@ -32,24 +32,20 @@ class DutchSyncCase(PeriodCase):
         ChartTemplate = cls.env["account.chart.template"].with_company(cls.company)
         cls.btw21 = ChartTemplate.ref("btw_21")
         cls.btw9 = ChartTemplate.ref("btw_9")
-        # the VAT accounts of the Dutch taxes, as a VAT balance account in Exact
-        cls.server.gl_accounts.append({
-            "Division": DEFAULT_DIVISION, "ID": VAT_ACCOUNT_ID, "Code": "1500",
-            "Description": "Te betalen BTW", "Type": 24, "BalanceType": "B", "VATCode": "0  ",
-        })
-        cls.connection.action_refresh_reference_data()
         refs = cls.connection.reference_ids
         Mapping = cls.env["accounting.mapping"].sudo()
-        vat_ref = refs.filtered(lambda r: r.kind == "gl_account" and r.remote_id == VAT_ACCOUNT_ID)
-        vat_accounts = (cls.btw21 | cls.btw9).invoice_repartition_line_ids.account_id | (
-            cls.btw21 | cls.btw9).refund_repartition_line_ids.account_id
-        for account in vat_accounts:
-            mapping = cls.connection._get_mapping("account", account)
-            if mapping:
-                mapping.reference_id = vat_ref
-            else:
-                Mapping.create({"connection_id": cls.connection.id, "kind": "account",
-                                "account_id": account.id, "reference_id": vat_ref.id})
+        # the VAT accounts of the Dutch taxes, to Exact's VAT balance accounts
+        for tax, guid in ((cls.btw21, VAT_HIGH_ACCOUNT_ID), (cls.btw9, VAT_LOW_ACCOUNT_ID)):
+            vat_ref = refs.filtered(lambda r, g=guid: r.kind == "gl_account" and r.remote_id == g)
+            accounts = (tax.invoice_repartition_line_ids | tax.refund_repartition_line_ids
+                        ).account_id
+            for account in accounts:
+                mapping = cls.connection._get_mapping("account", account)
+                if mapping:
+                    mapping.reference_id = vat_ref
+                else:
+                    Mapping.create({"connection_id": cls.connection.id, "kind": "account",
+                                    "account_id": account.id, "reference_id": vat_ref.id})
         for tax, code in ((cls.btw21, "2"), (cls.btw9, "1")):
             reference = refs.filtered(lambda r, c=code: r.kind == "vat_code" and r.code == c)
             mapping = cls.connection._get_mapping("tax", tax)
@@ -131,7 +127,8 @@ class TestExactOnceAcrossModes(DutchSyncCase):
                                places=2)
         self.assertAlmostEqual(sales_vat, sum(by_sales_entry.mapped("amount_tax_signed")),
                                places=2)
-        lines = self.server.general_journal_entry_lines
+        lines = [line for line in self.server.general_journal_entry_lines
+                 if not line.get("_vat_line")]  # the VAT lines Exact generates
         memorial_revenue = -round(sum(line["AmountFC"] for line in lines
                                       if line["GLAccount"] == REVENUE_ACCOUNT_ID), 2)
         memorial_vat = -round(sum(line["AmountVATFC"] for line in lines), 2)
