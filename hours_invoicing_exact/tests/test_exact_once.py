@@ -242,6 +242,14 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertFalse(by_sales_entry)
         self.assertEqual(by_memorial, self.moves)
         self.assertEqual(len(self.server.general_journal_entries), 3)
+        # the month agrees with what was sent (its day entries included), also in Exact
+        wizard = self.env["accounting.period.reconcile"].create({
+            "company_id": self.company.id, "period_kind": "month", "date": "2025-03-01"})
+        self.assertTrue(wizard.agrees, wizard.line_ids.read(
+            ["account_id", "vat_code", "difference", "vat_difference"]))
+        wizard.action_verify_with_exact()
+        self.assertTrue(wizard.agrees, wizard.line_ids.read(
+            ["account_id", "vat_code", "exact_difference"]))
 
     def test_month_to_day_mid_month(self):
         self.company.period_sync_mode = "month"
