@@ -82,3 +82,17 @@ class TestExactBusy(ExactCase):
             self.assert_waiting_unharmed()
             self.server.faults.clear()
         self.assert_all_sent_once()
+
+    def test_retry_while_exact_is_busy_says_it_was_queued(self):
+        """Defect 6: Retry sends at once, or says clearly that the record was queued."""
+        record = self.moves[0].hie_exact_outbox_id
+        record.write({"state": "error", "attempts": 5,
+                      "last_error": "Gave up after 5 attempts: Service Unavailable"})
+        self.server.inject("status", 10_000, status=503)
+        action = record.with_user(self.manager).action_retry()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("queued", action["params"]["message"])
+        self.env.invalidate_all()
+        self.assertEqual((record.state, record.attempts), ("to_send", 0))
+        self.server.faults.clear()
+        self.assert_all_sent_once()
