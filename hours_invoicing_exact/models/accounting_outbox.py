@@ -126,6 +126,21 @@ class AccountingOutbox(models.Model):
             _logger.info("Exact Online: batched relation look-up refused: %s", exc.message)
             return 0
 
+    # -- lost connection --------------------------------------------------------------------
+
+    @api.model
+    def _get_initial_state(self, connection):
+        """State of a new record: it waits for a new consent when the connection lost its
+        authorization."""
+        return "reconnect_needed" if connection.state == "reconnect_needed" else "to_send"
+
+    @api.model
+    def _park_for_reconnect(self, connection):
+        """The connection lost its authorization: its records to send wait for a new consent
+        (``accounting.connection._finish_authorization`` puts them back to send)."""
+        self.search([("connection_id", "=", connection.id), ("state", "=", "to_send")]).write(
+            {"state": "reconnect_needed"})
+
     # -- processing ------------------------------------------------------------------------
 
     @api.model
