@@ -36,6 +36,8 @@
         "views/res_config_settings_invoicing_views.xml",
         "wizards/project_invoice_wizard_views.xml",
         "wizards/invoice_link_wizard_views.xml",
+        "wizards/project_close_wizard_views.xml",
+        "wizards/project_book_cost_wizard_views.xml",
         "report/report_invoice_hours.xml",
         "data/hie_invoicing_cron.xml",
         "security/exact_security.xml",
