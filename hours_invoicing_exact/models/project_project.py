@@ -137,7 +137,8 @@ class ProjectProject(models.Model):
         """Closing a project with hours and costs still to invoice needs a confirmation
         (context ``hie_confirm_close``): the lines of a closed project are no longer
         invoiced. Refused with the unbilled value and a way to confirm."""
-        if self.env.context.get("hie_confirm_close") or self.env.context.get("install_mode"):
+        # data files (demo data) are loaded as they are written
+        if self.env.context.get("hie_confirm_close") or self.env.context.get("install_module"):
             return
         to_close = self.filtered(lambda project: project.project_status != "closed")
         unbilled = to_close._hie_get_unbilled()
@@ -145,10 +146,10 @@ class ProjectProject(models.Model):
             return
         projects = to_close.filtered(lambda project: project.id in unbilled)
         details = "\n".join(
-            _("%(project)s: %(count)s lines, value %(value)s",
-              project=project.display_name, count=unbilled[project.id][0],
-              value=formatLang(self.env, unbilled[project.id][2],
-                               currency_obj=project.currency_id))
+            self.env._("%(project)s: %(count)s lines, value %(value)s",
+                       project=project.display_name, count=unbilled[project.id][0],
+                       value=formatLang(self.env, unbilled[project.id][2],
+                                        currency_obj=project.currency_id))
             for project in projects
         )
         raise RedirectWarning(

@@ -1,19 +1,40 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from .invoice_common import DutchInvoiceCase
 
 
+@contextmanager
+def collect_logs(name):
+    """The records ``name`` logs meanwhile (whatever their level)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
 @tagged("post_install", "-at_install")
-class TestInvoicePdf(DutchInvoiceCase):
+class TestInvoicePdf(DutchInvoiceCase, HttpCase):
     """A posted hours invoice printed to PDF (wkhtmltopdf) and read back (pdftotext): the
     hours specification in hours, the other costs apart with their unit, the BTW lines, in
-    the language of the invoice debtor."""
+    the language of the invoice debtor.
+
+    An HttpCase: wkhtmltopdf loads the report's stylesheets from Odoo's web server, which in
+    a plain TransactionCase is not at ``web.base.url`` (the PDF then comes out unstyled,
+    after a network error); here the test server is, and shares the test's transaction.
+    """
 
     @classmethod
     def setUpClass(cls):
@@ -34,8 +55,13 @@ class TestInvoicePdf(DutchInvoiceCase):
         for tool in ("wkhtmltopdf", "pdftotext"):
             self.assertTrue(shutil.which(tool), f"{tool} is not installed: the PDF of an "
                             "invoice cannot be printed")
-        pdf, kind = self.env["ir.actions.report"].with_context(
-            force_report_rendering=True)._render_qweb_pdf("account.account_invoices", move.ids)
+        with collect_logs("odoo.addons.base.models.ir_actions_report") as records:
+            pdf, kind = self.env["ir.actions.report"].with_context(
+                force_report_rendering=True)._render_qweb_pdf("account.account_invoices",
+                                                               move.ids)
+        errors = [record.getMessage() for record in records
+                  if "error" in record.getMessage().lower()]
+        self.assertFalse(errors, "wkhtmltopdf could not load the report's resources")
         self.assertEqual(kind, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
         with tempfile.TemporaryDirectory() as tmp:
@@ -64,8 +90,9 @@ class TestInvoicePdf(DutchInvoiceCase):
         # the other costs apart, with quantity and unit
         self.assertIn("Levering wapening", costs_part)
         self.assertIn("Wapeningsstaal B500", costs_part)
-        self.assertIn("250.00", costs_part)
-        self.assertIn("kg", costs_part)
+        self.assertRegex(costs_part, r"250,00\s+kg")  # Dutch number format, with its unit
+        self.assertIn("Aantal", costs_part)
+        self.assertIn("Eenheid", costs_part)
         # the BTW: 21 % on every line (services and goods)
         self.assertIn("21%", text)
         self.assertAlmostEqual(self.move.amount_tax, 0.21 * self.move.amount_untaxed, places=2)
