@@ -27,7 +27,7 @@ class HieProjectBookCostWizard(models.TransientModel):
         readonly=False, help="Defaults to the product's unit of measure.",
     )
     unit_cost = fields.Float(
-        string="Unit Cost", digits="Product Price", compute="_compute_unit_cost", store=True,
+        digits="Product Price", compute="_compute_unit_cost", store=True,
         readonly=False, help="Cost per unit; the line's cost is quantity × unit cost.",
     )
     name = fields.Char(string="Description")
