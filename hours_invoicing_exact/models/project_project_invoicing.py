@@ -7,7 +7,8 @@ from psycopg2 import errors as pg_errors
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_round, mute_logger
+from odoo.osv import expression
+from odoo.tools import float_round, format_duration, mute_logger
 
 _logger = logging.getLogger(__name__)
 
@@ -313,6 +314,33 @@ class ProjectProject(models.Model):
         return taxes or company.sudo().account_sale_tax_id
 
     @api.model
+    def _hie_get_invoice_issues(self, domain, company):
+        """The booking lines of ``domain`` that cannot be invoiced as they are: without a
+        rate (revenue 0), without a sales tax (:meth:`_hie_get_sale_taxes`) or without an
+        activity (product). Returns {line id: [reason, ...]}, in date order; a few queries
+        whatever the number of lines."""
+        Line = self.env["account.analytic.line"].sudo()
+        taxless = set()
+        for line_company, product in Line._read_group(domain, ["company_id", "product_id"]):
+            if not self._hie_get_sale_taxes(line_company or company, product):
+                taxless.add((line_company.id, product.id))
+        problems = [[("revenue_amount", "=", 0.0)], [("product_id", "=", False)]]
+        problems += [[("company_id", "=", company_id), ("product_id", "=", product_id)]
+                     for company_id, product_id in taxless]
+        issues = {}
+        for line in Line.search(expression.AND([domain, expression.OR(problems)]),
+                                order="date, id"):
+            reasons = []
+            if line.currency_id.is_zero(line.revenue_amount):
+                reasons.append(self.env._("no rate"))
+            if (line.company_id.id, line.product_id.id) in taxless:
+                reasons.append(self.env._("no sales tax"))
+            if not line.product_id:
+                reasons.append(self.env._("no activity"))
+            issues[line.id] = reasons
+        return issues
+
+    @api.model
     def _hie_prepare_invoice_line_vals(self, spec, sequence, company=None, fiscal_position=None):
         """Values of one invoice line (hookable). Every line carries its sales tax: see
         :meth:`_hie_get_sale_taxes`, mapped by the debtor's ``fiscal_position``."""
@@ -361,13 +389,41 @@ class ProjectProject(models.Model):
             lambda p: (p.company_id or self.env.company, p.invoicing_frequency)
         ).items():
             date_to = self._hie_closed_period_end(frequency, today)
-            moves = group.with_company(company)._hie_create_invoices(date_to)
+            group = group.with_company(company)
+            # lines without a rate, tax or activity are no silent €0 or untaxed lines: they
+            # stay unbilled, and the project says so
+            domain = group._hie_invoiceable_domain() + [
+                ("booking_project_id", "in", group.ids), ("date", "<=", date_to),
+            ]
+            issues = group._hie_get_invoice_issues(domain, company)
+            line_ids = None
+            if issues:
+                line_ids = self.env["account.analytic.line"].sudo().search(
+                    domain + [("id", "not in", list(issues))]).ids
+                group._hie_note_left_out(issues)
+            moves = group._hie_create_invoices(date_to, line_ids=line_ids)
             _logger.info("Automatic invoicing: %s invoices for %s projects (%s, up to %s)",
                          len(moves), len(group), frequency, date_to)
             if moves and company.hie_auto_post_invoices:
                 moves.action_post()
                 if company.hie_auto_send_invoices:
                     moves._generate_and_send(allow_fallback_pdf=True)
+
+    def _hie_note_left_out(self, issues):
+        """Tell on each project (chatter, log) how many of its lines the automatic invoicing
+        left out because they have no rate, sales tax or activity."""
+        lines = self.env["account.analytic.line"].sudo().browse(list(issues))
+        for project, project_lines in lines.grouped("booking_project_id").items():
+            _logger.warning("Automatic invoicing left out %s lines of project %s: no rate, "
+                            "sales tax or activity", len(project_lines), project.id)
+            project.sudo().message_post(body=self.env._(
+                "Automatic invoicing left out %(count)s booking lines (%(hours)s h) without a "
+                "rate, a sales tax or an activity; they stay unbilled. Correct them and use "
+                "Invoice Hours.",
+                count=len(project_lines),
+                hours=format_duration(sum(project_lines.filtered(
+                    lambda line: line.booking_kind == "hours").mapped("unit_amount"))),
+            ))
 
     # ------------------------------------------------------------------
     # Actions

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, freeze_time, tagged
 
 from .invoice_common import DutchInvoiceCase
 
@@ -152,3 +152,31 @@ class TestInvoiceWizardLeftOut(WizardCase):
         self.assertEqual(wizard.line_count, 1)
         self.assertIn("1 lines (01:30 h): indirect", wizard.left_out_summary)
         self.assertIn("1 lines (02:00 h): booked after", wizard.left_out_summary)
+
+
+@tagged("post_install", "-at_install")
+class TestAutomaticInvoicingIssues(WizardCase):
+    """The scheduled invoicing makes no €0 or untaxed lines either: it leaves lines without a
+    rate, a tax or an activity unbilled and says so on the project."""
+
+    def test_cron_leaves_out_rateless_lines(self):
+        self.company.hie_auto_post_invoices = True
+        project = self.env["project.project"].create({
+            "name": "Monthly", "partner_id": self.customer.id,
+            "invoicing_type": "time_material", "invoicing_frequency": "monthly",
+        })
+        advice = self.env["product.product"].create(
+            {"name": "Advice", "type": "service", "list_price": 0.0})
+        good = self.book_hours(project, 2, product=self.activity_other, date="2026-01-20")
+        rateless = self.book_hours(project, 297, product=advice, date="2026-01-21")
+        no_activity = self.book_hours(project, 3, date="2026-01-22",
+                                      revenue_override=True, revenue_manual=150.0)
+        with freeze_time("2026-02-03"):
+            self.env["project.project"]._cron_hie_invoice_projects()
+        self.assertEqual(good.invoice_id.state, "posted")
+        self.assertAlmostEqual(good.invoice_id.amount_untaxed, 120.0)  # 2 h × 60
+        for line in rateless | no_activity:
+            self.assertFalse(line.invoice_id)
+            self.assertEqual(line.billing_status, "to_invoice")
+        note = project.message_ids[:1]
+        self.assertIn("left out 2 booking lines (300:00 h)", note.body)

@@ -3,7 +3,6 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.osv import expression
 from odoo.tools import float_round, format_duration
 
 from ..models.project_project_invoicing import INVOICEABLE_STATUSES
@@ -171,30 +170,8 @@ class HieProjectInvoiceWizard(models.TransientModel):
         """The invoiceable lines without a rate (revenue 0), without a sales tax or without
         an activity (product): {line id: [reason, ...]}."""
         self.ensure_one()
-        Line = self.env["account.analytic.line"].sudo()
-        Project = self.env["project.project"]
-        domain = self._get_domain()
-        # which activities have no sales tax: one grouped read, then per product
-        taxless = set()
-        for company, product in Line._read_group(domain, ["company_id", "product_id"]):
-            company = company or self.company_id
-            if not Project._hie_get_sale_taxes(company, product):
-                taxless.add((company.id, product.id))
-        problems = [[("revenue_amount", "=", 0.0)], [("product_id", "=", False)]]
-        problems += [[("company_id", "=", company_id), ("product_id", "=", product_id)]
-                     for company_id, product_id in taxless]
-        issues = {}
-        lines = Line.search(expression.AND([domain, expression.OR(problems)]), order="date, id")
-        for line in lines:
-            reasons = []
-            if line.currency_id.is_zero(line.revenue_amount):
-                reasons.append(self.env._("no rate"))
-            if (line.company_id.id, line.product_id.id) in taxless:
-                reasons.append(self.env._("no sales tax"))
-            if not line.product_id:
-                reasons.append(self.env._("no activity"))
-            issues[line.id] = reasons
-        return issues
+        return self.env["project.project"]._hie_get_invoice_issues(
+            self._get_domain(), self.company_id)
 
     def _describe_issues(self, issues, limit=20):
         """One line of text per booking line with an issue (at most ``limit``)."""
