@@ -86,9 +86,8 @@ class ExactCase(ExactServerMixin, TransactionCase):
         cls.revenue = cls.env["account.account"].create(
             {"name": "Omzet diensten", "code": "8000", "account_type": "income"}
         )
-        cls.tax21 = cls.env["account.tax"].create(
-            {"name": "BTW 21%", "amount": 21.0, "type_tax_use": "sale", "amount_type": "percent"}
-        )
+        # the Dutch chart's BTW 21 % on sales (l10n_nl)
+        cls.tax21 = cls.env["account.chart.template"].with_company(cls.company).ref("btw_21")
         cls.customer = cls.env["res.partner"].create({
             "name": "Klant BV", "is_company": True, "vat": "NL000099998B57",
             "country_id": cls.env.ref("base.nl").id,

@@ -237,7 +237,7 @@ class TestExactOutbox(ExactCase):
         move = self.make_invoice()
         self.process()
         self.assertEqual(move.hie_exact_outbox_id.state, "error")
-        self.assertIn("BTW 21%", move.hie_exact_outbox_id.last_error)
+        self.assertIn(self.tax21.name, move.hie_exact_outbox_id.last_error)
         self.assertEqual(self.posts(), 0)
 
     def test_timeout_after_store_is_looked_up_not_resent(self):
