@@ -33,6 +33,12 @@ def _bootstrap() -> None:
 
 def run(scenario: str, invoices: int, crashed: int, workdir: pathlib.Path) -> dict:
     """Run one scenario; return its figures."""
+    from hie_testing.exact_server import (
+        CUSTOMER_ID,
+        DEFAULT_DIVISION,
+        REVENUE_ACCOUNT_ID,
+        ExactServer,
+    )
     from hours_invoicing_exact.services.exact.adapters import ExactSalesEntryAdapter
     from hours_invoicing_exact.services.exact.client import ExactClient
     from hours_invoicing_exact.services.exact.oauth import (
@@ -43,12 +49,6 @@ def run(scenario: str, invoices: int, crashed: int, workdir: pathlib.Path) -> di
     )
     from hours_invoicing_exact.services.exact.ratelimit import MemoryRateLimitStore
     from hours_invoicing_exact.services.outbox import OutboxEngine, SqliteRepository
-    from hours_invoicing_exact.services.testing.exact_server import (
-        CUSTOMER_ID,
-        DEFAULT_DIVISION,
-        REVENUE_ACCOUNT_ID,
-        ExactServer,
-    )
 
     with ExactServer(minutely_limit=60, daily_limit=5000) as server:
         clock = server.clock

@@ -10,7 +10,7 @@ so waiting for a new minute or day costs no wall time.
    journals) and auto-matched; a few partners (one already a relation in Exact, the others
    created there by the run) and one product;
 2. N invoices in one ``create`` call, ``action_post`` in batches: each gets an outbox record;
-3. drain: ``connection._process_outbox()`` until nothing is due (a daily-budget stop waits
+3. drain: ``accounting.outbox._process(connection)`` until nothing is due (a daily-budget stop waits
    for the next day on the virtual clock).
 
 Prints the calls made by kind (writes, look-ups, reference data, token), calls per invoice,
@@ -30,6 +30,7 @@ from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.append(str(ROOT))  # hie_testing: the local Exact server
 import run_tests  # noqa: E402
 
 sys.path.insert(0, str(run_tests.ODOO_SRC))
@@ -95,7 +96,8 @@ def main():
     ])
     from odoo.addons.hours_invoicing_exact.services.exact.clock import VirtualClock
     from odoo.addons.hours_invoicing_exact.services.exact.oauth import TokenState
-    from odoo.addons.hours_invoicing_exact.services.testing.exact_server import (
+
+    from hie_testing.exact_server import (
         DEFAULT_DIVISION,
         ExactServer,
     )
@@ -175,7 +177,7 @@ def main():
         start_virtual = server.clock.now()
         wall, cpu = time.perf_counter(), time.thread_time()
         while True:
-            report = connection._process_outbox()
+            report = env["accounting.outbox"]._process(connection)
             cr.commit()
             runs += 1
             if report.stopped:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.append(str(ROOT))  # hie_testing: the local Exact server
 import run_tests  # noqa: E402
 
 sys.path.insert(0, str(run_tests.ODOO_SRC))
@@ -50,7 +51,8 @@ def columns(cr, table):
 
 def setup(env, server, copies):
     from odoo.addons.hours_invoicing_exact.services.exact.oauth import TokenState
-    from odoo.addons.hours_invoicing_exact.services.testing.exact_server import (
+
+    from hie_testing.exact_server import (
         CUSTOMER_ID,
         DEFAULT_DIVISION,
         RECEIVABLE_ACCOUNT_ID,
@@ -171,7 +173,8 @@ def main():
     ])
     prepare_database()
     from odoo.addons.hours_invoicing_exact.services import journal as j
-    from odoo.addons.hours_invoicing_exact.services.testing.exact_server import ExactServer
+
+    from hie_testing.exact_server import ExactServer
 
     march = j.Period.containing("month", dt.date(2024, 3, 1))
     april = j.Period.containing("month", dt.date(2024, 4, 1))
@@ -207,9 +210,10 @@ def main():
         tracemalloc.stop()
         server.calls.clear()
         created = env["accounting.period.entry"]._run_company(company, dt.date(2024, 5, 1))
+        cr.commit()  # the entries go right after the run's transaction commits
+        env.invalidate_all()
         month_calls = sum(server.calls.values())
         states = created.mapped("state")
-        cr.rollback()
     t_build, t_rg = statistics.median(times_build), statistics.median(times_rg)
     per_document_calls = invoices  # part 1: one SalesEntries POST per invoice, nothing else
 

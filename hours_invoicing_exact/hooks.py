@@ -117,7 +117,7 @@ def fill_line_defaults(cr, line_ids=None):
 
 
 def fill_move_line_base_taxes(cr):
-    """The base tax columns of existing journal items (see ``account_move_line_period_sync``),
+    """The base tax columns of existing journal items (see ``models/account_move_line.py``),
     in one statement: a memorial entry of an earlier period must see them too."""
     cr.execute(
         """

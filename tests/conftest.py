@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 import pytest  # noqa: E402
 from exact_support import make_client  # noqa: E402
 
-from hours_invoicing_exact.services.testing.exact_server import ExactServer  # noqa: E402
+from hie_testing.exact_server import ExactServer  # noqa: E402
 
 
 @pytest.fixture

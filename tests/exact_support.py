@@ -11,6 +11,12 @@ import subprocess
 import sys
 import time
 
+from hie_testing.exact_server import (
+    CUSTOMER_ID,
+    DEFAULT_DIVISION,
+    REVENUE_ACCOUNT_ID,
+    SECOND_REVENUE_ACCOUNT_ID,
+)
 from hours_invoicing_exact.services.exact.adapters import ExactSalesEntryAdapter
 from hours_invoicing_exact.services.exact.client import ExactClient
 from hours_invoicing_exact.services.exact.clock import VirtualClock
@@ -22,12 +28,6 @@ from hours_invoicing_exact.services.exact.oauth import (
 )
 from hours_invoicing_exact.services.exact.ratelimit import MemoryRateLimitStore
 from hours_invoicing_exact.services.outbox import OutboxEngine, SqliteRepository
-from hours_invoicing_exact.services.testing.exact_server import (
-    CUSTOMER_ID,
-    DEFAULT_DIVISION,
-    REVENUE_ACCOUNT_ID,
-    SECOND_REVENUE_ACCOUNT_ID,
-)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REDIRECT_URI = "http://localhost:8069/exact/callback"

@@ -5,7 +5,7 @@ import socket
 import pytest
 import requests
 
-from hours_invoicing_exact.services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
@@ -392,3 +392,24 @@ def test_general_journal_entry_generates_vat_line_on_vat_account(server, http):
     # the VAT generated counts in the balance check: without it the entry is refused
     body["GeneralJournalEntryLines"][2]["AmountFC"] = 100.5
     assert http.post(url, json=body, timeout=5).status_code == 500
+
+
+def test_sales_entry_vat_per_line_as_exact_or_as_given(server, http):
+    """Exact computes the VAT of each line (half away from zero) unless VATAmountFC gives it;
+    the header totals add the lines' VAT up."""
+    url = server.base_url + API + "/salesentry/SalesEntries"
+    lines = [{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": 0.07, "VATCode": "2"}] * 3
+    computed = http.post(url, json=sales_entry("VAT1", SalesEntryLines=lines), timeout=5)
+    assert computed.status_code == 201
+    assert computed.json()["d"]["VATAmountFC"] == 0.03  # 3 x round(0.0147) = 3 x 0.01
+    half = [{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": 0.5, "VATCode": "1"}]  # 0.045
+    assert http.post(url, json=sales_entry("VAT2", SalesEntryLines=half),
+                     timeout=5).json()["d"]["VATAmountFC"] == 0.05
+    negative = [{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -0.5, "VATCode": "1"}]
+    assert http.post(url, json=sales_entry("VAT3", Type=21, SalesEntryLines=negative),
+                     timeout=5).json()["d"]["VATAmountFC"] == -0.05
+    given = [dict(line, VATAmountFC=0.02) for line in lines[:2]] + [lines[2]]
+    entry = http.post(url, json=sales_entry("VAT4", SalesEntryLines=given), timeout=5).json()["d"]
+    assert entry["VATAmountFC"] == 0.05 and entry["AmountFC"] == 0.26
+    stored = next(row for row in server.sales_entries if row["YourRef"] == "VAT4")
+    assert [line["VATAmountFC"] for line in stored["_lines"]] == [0.02, 0.02, 0.01]

@@ -6,19 +6,19 @@ from decimal import Decimal
 import pytest
 from exact_support import make_client
 
-from hours_invoicing_exact.services import journal as j
-from hours_invoicing_exact.services.exact.journal_adapter import (
-    ClosedPeriod,
-    ExactGeneralJournalAdapter,
-)
-from hours_invoicing_exact.services.outbox import SENT, OutboxEngine, SqliteRepository
-from hours_invoicing_exact.services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
     VAT_HIGH_ACCOUNT_ID,
     ExactServer,
 )
+from hours_invoicing_exact.services import journal as j
+from hours_invoicing_exact.services.exact.journal_adapter import (
+    ClosedPeriod,
+    ExactGeneralJournalAdapter,
+)
+from hours_invoicing_exact.services.outbox import SENT, OutboxEngine, SqliteRepository
 
 D = Decimal
 POSTS = ("POST", "generaljournalentry/GeneralJournalEntries")

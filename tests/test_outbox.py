@@ -9,6 +9,7 @@ import signal
 import pytest
 from exact_support import enqueue, invoice, make_client, run_worker, wait_for
 
+from hie_testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
 from hours_invoicing_exact.services.exact.adapters import ExactSalesEntryAdapter
 from hours_invoicing_exact.services.outbox import (
     ERROR,
@@ -17,9 +18,9 @@ from hours_invoicing_exact.services.outbox import (
     SENDING,
     SENT,
     OutboxEngine,
+    OutcomeUnknown,
     SqliteRepository,
 )
-from hours_invoicing_exact.services.testing.exact_server import CUSTOMER_ID
 
 POSTS = ("POST", "salesentry/SalesEntries")
 LOOKUPS = ("GET", "salesentry/SalesEntries")
@@ -64,6 +65,22 @@ def test_payload_of_invoice_and_credit_note(client):
     credit = adapter.build_entry(invoice(8, credit_note=True))
     assert credit["Type"] == 21
     assert [line["AmountFC"] for line in credit["SalesEntryLines"]] == [-108.0, -10.0]
+    assert all("VATAmountFC" not in line for line in credit["SalesEntryLines"])
+
+
+def test_payload_carries_odoos_vat_per_line(client):
+    """Odoo's VAT of each line goes as VATAmountFC (with the amount's sign), so that Exact
+    does not compute its own."""
+    adapter = ExactSalesEntryAdapter(client)
+    lines = [
+        {"gl_account": REVENUE_ACCOUNT_ID, "vat_code": "2", "amount": 0.21, "vat_amount": 0.03},
+        {"gl_account": REVENUE_ACCOUNT_ID, "vat_code": "1", "amount": 0.15, "vat_amount": 0.0},
+        {"gl_account": REVENUE_ACCOUNT_ID, "amount": 5.0, "vat_amount": 0.0},  # no VAT code
+    ]
+    entry = adapter.build_entry(invoice(9, lines=lines))
+    assert [line.get("VATAmountFC") for line in entry["SalesEntryLines"]] == [0.03, 0.0, None]
+    credit = adapter.build_entry(invoice(10, lines=lines, credit_note=True))
+    assert [line.get("VATAmountFC") for line in credit["SalesEntryLines"]] == [-0.03, 0.0, None]
 
 
 # -- happy path and business errors --------------------------------------------------------
@@ -133,13 +150,51 @@ def test_429_then_success(server, repository, engine):
     assert server.statuses[429] == 1
 
 
-def test_unknown_outcome_is_bounded_by_max_attempts(server, repository, client):
-    enqueue(repository, [1])
-    server.inject("reset_before_store", 10, method="POST")
-    report = OutboxEngine(repository, ExactSalesEntryAdapter(client), max_attempts=3).run()
-    record = repository.get(invoice(1)["number"])
-    assert record.state == ERROR and record.attempts == 3 and "Gave up" in record.last_error
-    assert report.unknown == 3 and server.sales_entries == []
+class PoisonAdapter:
+    """Posts through ``inner``, except the write of ``reference``, which never gets an answer."""
+
+    def __init__(self, inner, reference):
+        self.inner, self.reference = inner, reference
+
+    def post(self, payload):
+        if payload["number"] == self.reference:
+            raise OutcomeUnknown("No answer from Exact Online (test).")
+        return self.inner.post(payload)
+
+    def lookup(self, references):
+        return self.inner.lookup(references)
+
+
+def test_unknown_outcome_of_one_record_is_bounded_by_max_attempts(server, repository, client):
+    """A record whose writes get no answer while Exact accepts the others goes to error,
+    with the cause, after ``max_attempts``; the others are sent exactly once."""
+    poison = enqueue(repository, [1])[0]
+    adapter = PoisonAdapter(ExactSalesEntryAdapter(client), poison)
+    engine = OutboxEngine(repository, adapter, max_attempts=3)
+    references = []
+    for run in range(3):
+        references += enqueue(repository, [10 + run])
+        engine.run()
+    record = repository.get(poison)
+    assert record.state == ERROR and "Gave up after 3 attempts" in record.last_error
+    assert "No answer from Exact Online (test)." in record.last_error
+    assert_exactly_once(server, repository, references)
+
+
+def test_unknown_outcome_alone_costs_nothing(server, repository, client):
+    """Writes without an answer in a run where Exact accepted nothing are Exact's trouble:
+    the record stays to be looked up, with its cause, and never goes to error."""
+    references = enqueue(repository, [1])
+    server.inject("reset_before_store", 100, method="POST")
+    engine = OutboxEngine(repository, ExactSalesEntryAdapter(client), max_attempts=3)
+    for _run in range(8):
+        report = engine.run()
+        assert report.unknown == 2  # looked up and tried again once in the run
+    record = repository.get(references[0])
+    assert record.state == SENDING and record.attempts == 0 and record.last_error
+    server.faults.clear()
+    engine.run()
+    assert_exactly_once(server, repository, references)
 
 
 # -- stopping the run ----------------------------------------------------------------------
@@ -158,6 +213,62 @@ def test_daily_budget_exhausted_mid_run_then_resumes(server, repository, engine)
     report = engine.run()
     assert report.posted == 8 and report.lookups == 0
     assert_exactly_once(server, repository, references)
+
+
+def test_spent_daily_budget_over_many_runs_costs_nothing(server, repository, engine):
+    """Defect 5: runs stopped by the spent daily budget make no call and count no attempt;
+    nothing goes to error, everything is sent after the reset."""
+    references = enqueue(repository, range(1, 11))
+    server.daily_limit = 3
+    report = engine.run()
+    assert report.posted == 3 and report.resume_at
+    calls = sum(server.calls.values())
+    for _run in range(12):  # every 15 minutes of a long day
+        report = engine.run()
+        assert report.posted == 0 and report.stopped
+    assert sum(server.calls.values()) == calls  # no call was made
+    records = repository.records()
+    assert [record.state for record in records] == [SENT] * 3 + [PENDING] * 7
+    assert all(record.attempts == 0 for record in records[3:])
+    posted = 0
+    for _day in range(3):  # three calls a day
+        server.clock.advance(report.resume_at - server.clock.now() + 1)
+        report = engine.run()
+        posted += report.posted
+    assert posted == 7
+    assert_exactly_once(server, repository, references)
+
+
+def test_long_429_spell_costs_nothing(server, repository, client):
+    references = enqueue(repository, range(1, 6))
+    engine = OutboxEngine(repository, ExactSalesEntryAdapter(client), batch_size=10)
+    server.inject("status", 400, status=429)
+    for _run in range(10):
+        report = engine.run()
+        assert report.stopped and report.posted == 0
+    assert all(r.state == PENDING and r.attempts == 0 for r in repository.records())
+    server.faults.clear()
+    assert engine.run().posted == 5
+    assert_exactly_once(server, repository, references)
+
+
+@pytest.mark.parametrize("status,method", [(503, None), (502, "POST"), (500, "POST")])
+def test_long_5xx_spell_costs_nothing(server, repository, client, status, method):
+    """A 5xx spell: retried reads and writes that end in a stop, or writes without an
+    answer in runs where Exact accepts nothing, cost no attempt; all go once it is over."""
+    references = enqueue(repository, range(1, 8))
+    engine = OutboxEngine(repository, ExactSalesEntryAdapter(client), batch_size=3,
+                          max_attempts=2)
+    server.inject("status", 1000, status=status, method=method)
+    for _run in range(10):
+        report = engine.run()
+        assert report.posted == 0 and report.rejected == 0
+    assert all(r.state in (PENDING, SENDING) and r.attempts == 0
+               for r in repository.records())
+    server.faults.clear()
+    engine.run()
+    assert_exactly_once(server, repository, references)
+    assert not [r for r in repository.records() if r.state == ERROR]
 
 
 def test_reconnect_needed_stops_and_loses_nothing(server, repository, engine, token_path):

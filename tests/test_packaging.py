@@ -36,3 +36,15 @@ def test_wheel_metadata(tmp_path):
     assert {"requests", "zeep", "python-stdnum"} <= requires
     assert any(n.startswith("odoo/addons/hours_invoicing_exact/__manifest__.py") for n in names)
     assert any(n.endswith("services/rates.py") for n in names)
+    # test tooling is not shipped
+    assert not any("exact_server" in n or "hie_testing" in n for n in names)
+
+
+def test_runtime_code_does_not_import_the_test_tooling():
+    """Only the addon's tests import ``hie_testing`` (the local Exact server)."""
+    offenders = [
+        str(path.relative_to(ADDON)) for path in ADDON.rglob("*.py")
+        if "tests" not in path.relative_to(ADDON).parts
+        and ("hie_testing" in path.read_text() or "exact_server" in path.read_text())
+    ]
+    assert offenders == []

@@ -21,8 +21,8 @@ def _import_server():
         package.__path__ = [str(ROOT / "hours_invoicing_exact")]
         sys.modules["hours_invoicing_exact"] = package
     sys.path.insert(0, str(ROOT))
+    from hie_testing.exact_server import ExactServer
     from hours_invoicing_exact.services.exact.clock import SystemClock, VirtualClock
-    from hours_invoicing_exact.services.testing.exact_server import ExactServer
 
     return ExactServer, SystemClock, VirtualClock
 

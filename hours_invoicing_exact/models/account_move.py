@@ -4,6 +4,8 @@ from collections import defaultdict
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+OUTBOX_MODEL = "account.move"
+
 
 class AccountMove(models.Model):
     """Invoices of booking lines: principal and projects, the billed booking lines, their
@@ -126,6 +128,7 @@ class AccountMove(models.Model):
                 "anew instead.",
                 released[0].display_name,
             ))
+        self._exact_leave_outbox()
         return super().button_draft()
 
     def _post(self, soft=True):
@@ -135,6 +138,7 @@ class AccountMove(models.Model):
         )
         if refunds:
             refunds.reversed_entry_id._hie_release_if_fully_credited()
+        posted._exact_enqueue()
         return posted
 
     def _hie_release_if_fully_credited(self):
@@ -172,4 +176,195 @@ class AccountMove(models.Model):
             "view_mode": "form",
             "target": "new",
             "context": {"default_move_id": self.id},
+        }
+
+    # ------------------------------------------------------------------
+    # Accounting sync (Exact Online): sales entries per document
+    # ------------------------------------------------------------------
+    hie_exact_outbox_id = fields.Many2one(
+        "accounting.outbox", string="Exact Online Outbox", compute="_compute_exact_outbox"
+    )
+    hie_exact_sync_state = fields.Selection(
+        selection=lambda self: self.env["accounting.outbox"]._fields["state"].selection,
+        string="Exact Online",
+        compute="_compute_exact_outbox",
+    )
+
+    def _compute_exact_outbox(self):
+        records = self.env["accounting.outbox"].sudo().search(
+            [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids)], order="id"
+        )
+        by_move = {record.res_id: record for record in records}
+        for move in self:
+            record = by_move.get(move.id)
+            move.hie_exact_outbox_id = record.id if record else False
+            move.hie_exact_sync_state = record.state if record else False
+
+    def _exact_leave_outbox(self):
+        """Called by ``button_draft``. Entries in Exact cannot be edited: an invoice Exact has
+        (or may have) cannot go back to draft - it is corrected with a credit note. One not
+        sent yet leaves the outbox and is queued again, with its new amounts, when it is
+        posted again."""
+        records = self.env["accounting.outbox"].sudo().search(
+            [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids)]
+        )
+        in_exact = records.filtered(lambda record: record.state in ("sent", "sending"))
+        if in_exact:
+            record = in_exact[0]
+            raise UserError(_(
+                "Invoice %(invoice)s is already in Exact Online (entry %(entry)s) and entries "
+                "in Exact cannot be changed. Correct it with a credit note instead.",
+                invoice=record.reference,
+                entry=record.remote_number or _("being sent"),
+            ))
+        queued = set(records.mapped("res_id"))
+        in_memorial = self.filtered(lambda move: move.id not in queued)._exact_in_memorial()
+        if in_memorial:
+            raise UserError(_(
+                "Invoice %(invoice)s is in Exact Online in the memorial entry of its period, "
+                "and the company no longer sends memorial entries, so a change would not reach "
+                "Exact. Correct it with a credit note instead.",
+                invoice=in_memorial[0].display_name,
+            ))
+        records.unlink()
+        self.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])
+
+    def _exact_in_memorial(self):
+        """Return the moves of ``self`` carried by an active (queued or sent) memorial entry
+        of a company that no longer sends memorial entries (per document): a memorial entry
+        sums a period and is corrected only by a later memorial run."""
+        result = self.browse()
+        Entry = self.env["accounting.period.entry"].sudo()
+        for company in self.company_id.filtered(
+            lambda c: c.period_sync_mode in ("document", False)
+        ):
+            moves = self.filtered(
+                lambda m, c=company: m.company_id == c and m.state == "posted"
+                and m.journal_id in c.period_sync_journal_ids
+            )
+            if not moves:
+                continue
+            entries = Entry.search([
+                ("company_id", "=", company.id), ("state", "in", ("to_send", "sent")),
+                ("date_from", "<=", max(moves.mapped("date"))),
+                ("date_to", ">=", min(moves.mapped("date"))),
+            ])
+            result |= moves.filtered(lambda m, e=entries: any(
+                entry.date_from <= m.date <= entry.date_to for entry in e))
+        return result
+
+    def _exact_enqueue(self):
+        """Create the outbox records of the moves that must be sent as sales entries (once per
+        move). Only companies that sync per document send sales entries; in the other modes
+        the invoices reach Exact in the memorial entry of their period (which leaves out the
+        invoices that have a sales entry, see ``accounting.period.entry._period_rows``)."""
+        Connection = self.env["accounting.connection"].sudo()
+        Outbox = self.env["accounting.outbox"].sudo()
+        candidates = self.filtered(
+            lambda move: move.move_type in ("out_invoice", "out_refund")
+            and move.state == "posted"
+            and move.company_id.period_sync_mode in ("document", False)
+        )
+        if not candidates:
+            return
+        connections = Connection.search(
+            [("company_id", "in", candidates.company_id.ids), ("target", "=", "exact")]
+        )
+        existing = set(Outbox.search(
+            [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", candidates.ids)]
+        ).mapped("res_id"))
+        values = []
+        for move in candidates:
+            connection = connections.filtered(lambda c, m=move: c.company_id == m.company_id)
+            if (
+                not connection
+                or move.id in existing
+                or move.journal_id not in connection.sync_journal_ids
+                or (connection.sync_start_date and move.date < connection.sync_start_date)
+            ):
+                continue
+            values.append({
+                "connection_id": connection.id,
+                "res_model": OUTBOX_MODEL,
+                "res_id": move.id,
+                "reference": move.name,
+                "kind": "sales_entry",
+                "payload": move._exact_prepare_sales_payload(),
+                "state": Outbox._get_initial_state(connection),
+            })
+        Outbox.create(values)
+        candidates.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])
+
+    def _exact_prepare_sales_payload(self):
+        """Return the outbox payload: amounts per revenue account and tax, as printed, each
+        with its share of Odoo's VAT (sent as ``VATAmountFC``, so Exact's VAT and total equal
+        Odoo's to the cent whatever Odoo's rounding method; Exact would otherwise compute the
+        VAT of each summed line itself)."""
+        self.ensure_one()
+        groups, several_taxes = {}, []
+        for line in self.invoice_line_ids.filtered(lambda aml: aml.display_type == "product"):
+            if len(line.tax_ids) > 1:  # refused when sent: a sales entry line has one VAT code
+                several_taxes.append(line.name or line.account_id.display_name)
+            tax = line.tax_ids[:1]
+            key = (line.account_id.id, tax.id)
+            group = groups.setdefault(key, {
+                "account_id": line.account_id.id, "tax_id": tax.id or False, "amount": 0.0,
+                "vat_amount": 0.0, "description": line.account_id.name,
+            })
+            group["amount"] += line.price_subtotal
+        for group in groups.values():
+            group["amount"] = self.currency_id.round(group["amount"])
+        self._exact_spread_vat(list(groups.values()))
+        return {
+            "number": self.name,
+            "date": fields.Date.to_string(self.invoice_date or self.date),
+            "due_date": fields.Date.to_string(self.invoice_date_due) if self.invoice_date_due
+            else None,
+            "currency": self.currency_id.name,
+            "credit_note": self.move_type == "out_refund",
+            "description": self.ref or self.name,
+            "partner_id": self.commercial_partner_id.id,
+            "journal_id": self.journal_id.id,
+            "lines": list(groups.values()),
+            "several_taxes": several_taxes,
+        }
+
+    def _exact_get_vat_by_tax(self):
+        """Return ``{tax id: VAT as printed}`` of the move, from its tax lines (what Odoo
+        booked, rounded per line or globally as the company says)."""
+        self.ensure_one()
+        sign = -1 if self.move_type == "out_invoice" else 1
+        vat = {}
+        for line in self.line_ids.filtered("tax_line_id"):
+            tax_id = line.tax_line_id.id
+            vat[tax_id] = vat.get(tax_id, 0.0) + sign * line.amount_currency
+        return vat
+
+    def _exact_spread_vat(self, groups):
+        """Give each group (dict with ``tax_id``, ``amount``) its ``vat_amount``: the VAT of
+        its tax, spread over the groups of that tax by amount; the cents left by rounding go
+        to the largest group, so the VAT per tax equals Odoo's exactly."""
+        currency = self.currency_id
+        for tax_id, vat in self._exact_get_vat_by_tax().items():
+            members = [group for group in groups if group["tax_id"] == tax_id]
+            if not members:
+                continue
+            base = sum(group["amount"] for group in members)
+            for group in members:
+                group["vat_amount"] = currency.round(vat * group["amount"] / base) if base \
+                    else 0.0
+            largest = max(members, key=lambda group: abs(group["amount"]))
+            rest = currency.round(vat - sum(group["vat_amount"] for group in members))
+            largest["vat_amount"] = currency.round(largest["vat_amount"] + rest)
+
+    def action_open_exact_outbox(self):
+        self.ensure_one()
+        if not self.hie_exact_outbox_id:
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Exact Online Outbox"),
+            "res_model": "accounting.outbox",
+            "res_id": self.hie_exact_outbox_id.id,
+            "view_mode": "form",
         }

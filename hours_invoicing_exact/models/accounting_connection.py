@@ -11,17 +11,13 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_date
 
-from ..services.exact.client import ACCOUNT_SELECT, ExactClient, chunks, odata_literal
+from ..services.exact import relations
+from ..services.exact.client import ExactClient, chunks
 from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
-from ..services.outbox import (
-    OutboxEngine,
-    ReconnectNeeded,
-    RecordRejected,
-    RunReport,
-    SyncError,
-)
-from ..sync.db_stores import DbOutboxRepository, DbRateLimitStore, DbTokenStore, own_env
+from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod
+from ..services.outbox import ReconnectNeeded, SyncError
+from ..sync.db_stores import DbRateLimitStore, DbTokenStore, own_env
 
 _logger = logging.getLogger(__name__)
 
@@ -30,8 +26,6 @@ CONNECT_PATH = "/exact_online/connect"
 MANAGER_GROUP = "account.group_account_manager"
 #: Touch the token chain when its last refresh is older than this (Exact: 30 days).
 KEEP_ALIVE_AFTER = 7 * 86400
-#: Partners looked up in one ``crm/Accounts`` call (up to 3 clauses each).
-RELATION_LOOKUP_CHUNK = 6
 
 
 class AccountingConnection(models.Model):
@@ -118,6 +112,9 @@ class AccountingConnection(models.Model):
         "account.journal",
         string="Synced Sales Journals",
         domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
+        help="Per document mode: the customer invoices and credit notes of these journals go to "
+        "Exact as sales entries. The per day / per month modes use the journals in memorial "
+        "entries of the company instead.",
     )
     rl_daily_limit = fields.Integer(string="Daily Limit", readonly=True, copy=False)
     rl_daily_remaining = fields.Integer(string="Daily Calls Left", readonly=True, copy=False)
@@ -225,6 +222,11 @@ class AccountingConnection(models.Model):
         store = DbTokenStore(cursor_factory or self._get_cursor_factory(), self.id)
         return TokenManager(store, self._get_oauth_client())
 
+    def _get_client(self, cursor_factory=None):
+        """Return the API client of the connection's target: ``_get_<target>_client``."""
+        self.ensure_one()
+        return getattr(self, f"_get_{self.target}_client")(cursor_factory=cursor_factory)
+
     def _get_exact_client(self, cursor_factory=None, division=None):
         """Return an :class:`ExactClient` on the connection's division, sharing the token
         chain and the rate-limit budget with every worker through the database."""
@@ -316,17 +318,6 @@ class AccountingConnection(models.Model):
                 )
         return vat, kvk
 
-    @staticmethod
-    def _match_relation(rows, vat, kvk, code):
-        """Return the row of ``rows`` matching VAT number, else KvK number, else code."""
-        for key, value in (("VATNumber", vat), ("ChamberOfCommerce", kvk), ("Code", code)):
-            found = value and next(
-                (row for row in rows if (row.get(key) or "").strip() == value), None
-            )
-            if found:
-                return found
-        return None
-
     def _map_relation(self, partner, found, run_cache):
         """Map ``partner`` to the Exact relation ``found``, committed at once in a
         transaction of its own: the relation exists in Exact whatever happens to the
@@ -377,21 +368,11 @@ class AccountingConnection(models.Model):
             else:
                 not_found.add(partner.id)
         calls = 0
-        for chunk in chunks(list(keys), RELATION_LOOKUP_CHUNK):
-            clauses = []
-            for vat, kvk, code in (keys[partner] for partner in chunk):
-                if vat:
-                    clauses.append(f"VATNumber eq {odata_literal(vat)}")
-                if kvk:
-                    clauses.append(f"ChamberOfCommerce eq {odata_literal(kvk)}")
-                if code:
-                    clauses.append(f"trim(Code) eq {odata_literal(code)}")
-            rows = client.get_rows(
-                "crm/Accounts", {"$filter": " or ".join(clauses), "$select": ACCOUNT_SELECT}
-            )
+        for chunk in chunks(list(keys), relations.LOOKUP_CHUNK):
+            rows = relations.find_relations(client, [keys[partner] for partner in chunk])
             calls += 1
             for partner in chunk:
-                found = self._match_relation(rows, *keys[partner])
+                found = relations.match_relation(rows, *keys[partner])
                 if found:
                     self._map_relation(partner, found, run_cache)
                 else:
@@ -420,58 +401,37 @@ class AccountingConnection(models.Model):
         found = None
         if (vat or kvk or code) and partner.id not in run_cache.get("relations_not_found", ()):
             rows = client.find_accounts(vat_number=vat, chamber_of_commerce=kvk, code=code)
-            found = self._match_relation(rows, vat, kvk, code)
+            found = relations.match_relation(rows, vat, kvk, code)
         if not found:
             found = client.create_account(self._prepare_relation_values(partner, vat, kvk))
         return self._map_relation(partner, found, run_cache)
 
     def _prepare_relation_values(self, partner, vat, kvk):
-        values = {
-            "Name": partner.name,
-            "Status": "C",
-            "IsSales": True,
-            "AddressLine1": partner.street or None,
-            "AddressLine2": partner.street2 or None,
-            "Postcode": partner.zip or None,
-            "City": partner.city or None,
-            "Country": partner.country_id.code or None,
-            "Email": partner.email or None,
-            "VATNumber": vat,
-            "ChamberOfCommerce": kvk,
-        }
-        return {key: value for key, value in values.items() if value is not None}
+        """The body of the Exact relation of ``partner`` (hook)."""
+        return relations.relation_body(
+            partner.name, street=partner.street, street2=partner.street2, zip_code=partner.zip,
+            city=partner.city, country=partner.country_id.code, email=partner.email,
+            vat=vat, kvk=kvk,
+        )
 
     def _check_period_open(self, journal_code, date, client, closed_periods):
         """Raise a UserError when Exact's ``journal_code`` is closed in the financial period
-        of ``date``. Exact's periods need not be calendar months: the period table and the
-        closed periods of a journal and financial year are fetched once per run (one call
-        each) and kept in ``closed_periods``."""
+        of ``date`` (the rule: :class:`..services.exact.periods.ExactPeriods`; what the run
+        learnt is kept in ``closed_periods``)."""
         day = fields.Date.to_date(date)
-        table_key = ("financial_periods", day.year)
-        if table_key not in closed_periods:
-            closed_periods[table_key] = client.financial_periods(day.year - 1, day.year + 1)
-        period = next((p for p in closed_periods[table_key] if p["start"] <= day <= p["end"]),
-                      None)
-        if period is None:
+        try:
+            ExactPeriods(client, closed_periods).open_period(journal_code, day)
+        except NoFinancialPeriod as exc:
             raise UserError(_(
                 "Exact Online has no financial period for %(date)s: create the financial "
-                "year in Exact Online first, then retry.", date=format_date(self.env, day)))
-        key = (journal_code, period["year"])
-        if key not in closed_periods:
-            rows = client.get_rows("read/financial/JournalStatusByFinancialPeriod", {
-                "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
-                           f"FinancialYear eq {int(period['year'])}",
-                "$select": "JournalCode,FinancialYear,FinancialPeriod,Status",
-            })
-            closed_periods[key] = {
-                int(row["FinancialPeriod"]) for row in rows if row.get("Status") == 1
-            }
-        if period["period"] in closed_periods[key]:
+                "year in Exact Online first, then retry.", date=format_date(self.env, day))
+            ) from exc
+        except ClosedPeriod as exc:
             raise UserError(
                 _("Period %(period)s/%(year)s of Exact Online journal %(journal)s is closed: "
                   "reopen it in Exact Online, then retry.",
-                  period=period["period"], year=period["year"], journal=journal_code)
-            )
+                  period=exc.period, year=exc.year, journal=journal_code)
+            ) from exc
 
     def _prepare_sales_entry(self, payload, client=None, run_cache=None):
         """Translate an outbox payload of Odoo ids into the ExactSalesEntryAdapter payload;
@@ -500,6 +460,7 @@ class AccountingConnection(models.Model):
                 "gl_account": self._get_gl_guid(account),
                 "vat_code": self._get_vat_code(tax) if tax else None,
                 "amount": line["amount"],
+                "vat_amount": line.get("vat_amount"),
                 "description": line.get("description"),
             })
         journal_code = self._get_journal_code(env["account.journal"].browse(payload["journal_id"]))
@@ -599,9 +560,7 @@ class AccountingConnection(models.Model):
         """The token chain is broken: flag, park the records to send, ask a manager."""
         for connection in self:
             connection.write({"state": "reconnect_needed", "last_error": message})
-            self.env["accounting.outbox"].search(
-                [("connection_id", "=", connection.id), ("state", "=", "to_send")]
-            ).write({"state": "reconnect_needed"})
+            self.env["accounting.outbox"]._park_for_reconnect(connection)
             manager = connection._get_responsible_manager()
             connection.activity_schedule(
                 "mail.mail_activity_data_todo",
@@ -739,65 +698,10 @@ class AccountingConnection(models.Model):
         """Send everything due now."""
         self._check_manager()
         for connection in self:
-            report = connection._process_outbox()
+            report = self.env["accounting.outbox"].sudo()._process(connection)
             if report.stopped:
                 raise UserError(report.stopped)
         return True
-
-    def _process_outbox(self, limit=None, record_ids=None, cursor_factory=None):
-        """Run the exactly-once engine over the due records, kind by kind."""
-        self.ensure_one()
-        self.env.flush_all()
-        total = RunReport()
-        factory = cursor_factory or self._get_cursor_factory()
-        Outbox = self.env["accounting.outbox"].sudo()
-        domain = [("connection_id", "=", self.id), ("state", "in", ("to_send", "sending"))]
-        if record_ids:
-            domain.append(("id", "in", list(record_ids)))
-        kinds = [kind for [kind] in Outbox._read_group(domain, ["kind"])]
-        client = None
-        run_cache = {"relations": {}, "relations_not_found": set(), "closed_periods": {},
-                     "cursor_factory": factory}
-        for kind in kinds:
-            if self.state != "connected":
-                break
-            due = Outbox.search(domain + [("kind", "=", kind)], order="id", limit=limit)
-            client = client or self._get_exact_client(cursor_factory=factory)
-            if kind == "sales_entry":
-                partner_ids = {record.payload.get("partner_id") for record in due
-                               if record.payload}
-                try:
-                    total.lookups += self._prefetch_relations(
-                        self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
-                        client, run_cache,
-                    )
-                except RecordRejected as exc:
-                    # each record looks its relation up when it is posted
-                    _logger.info("Exact Online: batched relation look-up refused: %s",
-                                 exc.message)
-                except SyncError as exc:
-                    total.stopped = exc.message
-                    if isinstance(exc, ReconnectNeeded):
-                        total.reconnect_needed = True
-                        self._set_reconnect_needed_own_transaction(exc.message)
-                    break
-            adapter = due[:1]._get_adapter(client, run_cache=run_cache)
-            repository = DbOutboxRepository(factory, self.id, kind, record_ids=record_ids)
-            report = OutboxEngine(repository, adapter, batch_size=self._get_batch_size()).run(
-                limit=limit
-            )
-            for field in ("posted", "recovered", "rejected", "unknown", "lookups"):
-                setattr(total, field, getattr(total, field) + getattr(report, field))
-            if report.stopped:
-                total.stopped, total.resume_at = report.stopped, report.resume_at
-                total.reconnect_needed = report.reconnect_needed
-                break
-        self.invalidate_recordset()
-        Outbox.invalidate_model()
-        return total
-
-    def _get_batch_size(self):
-        return 20
 
     @api.model
     def _cron_keep_alive(self):

@@ -1,10 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..services.exact.adapters import ExactSalesEntryAdapter
-from ..services.outbox import RecordRejected
-from ..sync.db_stores import own_env
+from ..services.exact.journal_adapter import ExactGeneralJournalAdapter
+from ..services.outbox import OutboxEngine, ReconnectNeeded, RecordRejected, RunReport, SyncError
+from ..sync.db_stores import DUE_STATES, DbOutboxRepository, open_cursor, own_env
+
+_logger = logging.getLogger(__name__)
 
 
 class MappedAdapter:
@@ -44,7 +50,10 @@ class AccountingOutbox(models.Model):
     reference = fields.Char(
         required=True, help="Looked up in the accounting package (YourRef) before any resend."
     )
-    kind = fields.Selection([("sales_entry", "Sales entry")], required=True)
+    kind = fields.Selection(
+        [("sales_entry", "Sales entry"), ("general_journal_entry", "General journal entry")],
+        required=True,
+    )
     payload = fields.Json()
     state = fields.Selection(
         [
@@ -80,20 +89,139 @@ class AccountingOutbox(models.Model):
             document = record.res_model and self.env[record.res_model].browse(record.res_id)
             record.document_name = document.exists().display_name if document else ""
 
-    # -- engine hooks ------------------------------------------------------------------
+    # -- per-kind hooks -----------------------------------------------------------------
 
     def _get_adapter(self, client=None, run_cache=None):
-        """Return the outbox Adapter of the records' kind (one kind per call);
-        ``run_cache``: what this run learnt from Exact (see ``_prepare_sales_entry``)."""
-        kind = self[:1].kind
+        """Return the outbox Adapter of the records' target and kind (one of each per call):
+        ``_get_adapter_<target>_<kind>``; ``run_cache``: what this run learnt from the
+        target (see ``accounting.connection._prepare_sales_entry``)."""
+        record = self[:1]
+        method = getattr(self, f"_get_adapter_{record.connection_id.target}_{record.kind}", None)
+        if method is None:
+            raise UserError(_("No adapter for outbox records of kind %s.", record.kind))
+        return method(client or record.connection_id._get_client(), run_cache)
+
+    def _get_adapter_exact_sales_entry(self, client, run_cache):
         connection = self[:1].connection_id
-        if kind == "sales_entry":
-            client = client or connection._get_exact_client()
-            return MappedAdapter(
-                ExactSalesEntryAdapter(client),
-                lambda payload: connection._prepare_sales_entry(payload, client, run_cache),
+        return MappedAdapter(
+            ExactSalesEntryAdapter(client),
+            lambda payload: connection._prepare_sales_entry(payload, client, run_cache),
+        )
+
+    def _get_adapter_exact_general_journal_entry(self, client, run_cache):
+        # the period entry checked Exact's journal status before queueing the entry
+        return ExactGeneralJournalAdapter(client, check_period=False)
+
+    def _prepare_run_exact_sales_entry(self, connection, payloads, client, run_cache):
+        """Before the sales entries of a run: look the relations of their partners up in
+        batches (one call for several partners). Return the number of calls."""
+        partner_ids = {payload.get("partner_id") for payload in payloads}
+        try:
+            return connection._prefetch_relations(
+                self.env["res.partner"].browse([pid for pid in partner_ids if pid]),
+                client, run_cache,
             )
-        raise UserError(_("No adapter for outbox records of kind %s.", kind))
+        except RecordRejected as exc:
+            # each record looks its relation up when it is posted
+            _logger.info("Exact Online: batched relation look-up refused: %s", exc.message)
+            return 0
+
+    # -- lost connection --------------------------------------------------------------------
+
+    @api.model
+    def _get_initial_state(self, connection):
+        """State of a new record: it waits for a new consent when the connection lost its
+        authorization."""
+        return "reconnect_needed" if connection.state == "reconnect_needed" else "to_send"
+
+    @api.model
+    def _park_for_reconnect(self, connection):
+        """The connection lost its authorization: its records to send wait for a new consent
+        (``accounting.connection._finish_authorization`` puts them back to send)."""
+        self.search([("connection_id", "=", connection.id), ("state", "=", "to_send")]).write(
+            {"state": "reconnect_needed"})
+
+    # -- processing ------------------------------------------------------------------------
+
+    @api.model
+    def _get_batch_size(self):
+        return 20
+
+    @api.model
+    def _read_due(self, connection, cursor_factory, record_ids=None, limit=None):
+        """Return ``(connection state, {kind: [payload, ...]})`` of the due records, oldest
+        first, read in a cursor of ``cursor_factory``: a snapshot of what is committed now
+        (the caller's transaction may be older than, e.g., the reset of a retry)."""
+        cr = open_cursor(cursor_factory)
+        try:
+            cr.execute("SELECT state FROM accounting_connection WHERE id = %s", (connection.id,))
+            row = cr.fetchone()
+            where, params = "connection_id = %s AND state IN %s", [connection.id, DUE_STATES]
+            if record_ids is not None:
+                where += " AND id IN %s"
+                params.append(tuple(record_ids) or (0,))
+            cr.execute(
+                f"SELECT kind, payload FROM accounting_outbox WHERE {where} ORDER BY id",
+                params,
+            )
+            due = {}
+            for kind, payload in cr.fetchall():
+                payloads = due.setdefault(kind, [])
+                if limit is None or len(payloads) < limit:
+                    payloads.append(json.loads(payload) if isinstance(payload, str)
+                                    else payload or {})
+        finally:
+            cr.close()
+        return (row[0] if row else False), due
+
+    @api.model
+    def _process(self, connection, limit=None, record_ids=None, cursor_factory=None):
+        """Send the due records of ``connection`` through the exactly-once engine, kind by
+        kind; return the :class:`RunReport`.
+
+        The engine claims, marks and commits the records in cursors of its own (``cursor
+        factory``, by default the registry's): the caller's transaction is never
+        committed, whether the cron or a button runs this. What was committed before the
+        call (e.g. the reset of a retry) is what gets sent.
+        """
+        connection.ensure_one()
+        self.env.flush_all()
+        total = RunReport()
+        factory = cursor_factory or connection._get_cursor_factory()
+        state, due = self._read_due(connection, factory, record_ids, limit)
+        client = None
+        run_cache = {"relations": {}, "relations_not_found": set(), "closed_periods": {},
+                     "cursor_factory": factory}
+        for kind, payloads in due.items():
+            if state != "connected":
+                break
+            client = client or connection._get_client(cursor_factory=factory)
+            records = self.sudo().new({"connection_id": connection.id, "kind": kind})
+            prepare = getattr(records, f"_prepare_run_{connection.target}_{kind}", None)
+            try:
+                if prepare:
+                    total.lookups += prepare(connection, payloads, client, run_cache)
+            except SyncError as exc:
+                total.stopped = exc.message
+                if isinstance(exc, ReconnectNeeded):
+                    total.reconnect_needed = True
+                    connection._set_reconnect_needed_own_transaction(exc.message)
+                break
+            repository = DbOutboxRepository(factory, connection.id, kind, record_ids=record_ids)
+            engine = OutboxEngine(
+                repository, records._get_adapter(client, run_cache=run_cache),
+                batch_size=self._get_batch_size(),
+            )
+            report = engine.run(limit=limit)
+            for field in ("posted", "recovered", "rejected", "unknown", "lookups"):
+                setattr(total, field, getattr(total, field) + getattr(report, field))
+            if report.stopped:
+                total.stopped, total.resume_at = report.stopped, report.resume_at
+                total.reconnect_needed = report.reconnect_needed
+                break
+        connection.invalidate_recordset()
+        self.invalidate_model()
+        return total
 
     # -- actions -------------------------------------------------------------------------
 
@@ -111,24 +239,49 @@ class AccountingOutbox(models.Model):
         self.env["accounting.connection"]._check_manager()
         for connection in self.connection_id:
             records = self.filtered(lambda record, c=connection: record.connection_id == c)
-            report = connection.sudo()._process_outbox(record_ids=records.ids)
+            report = self.sudo()._process(connection, record_ids=records.ids)
             if report.stopped:
                 raise UserError(report.stopped)
         return True
 
     def action_retry(self):
-        """Put records in error back to send (attempts reset), then send them."""
+        """Put records in error back to send (attempts reset), then send them at once.
+
+        The reset is committed in a transaction of its own, so that the engine's cursors
+        see it; the sending reads what is due in a fresh snapshot (not this transaction's,
+        which predates the reset)."""
         self.env["accounting.connection"]._check_manager()
         failed = self.filtered(lambda record: record.state == "error")
         if not failed:
             raise UserError(_("Only records in error can be retried."))
-        # In a transaction of its own: the sending cursors must see the new state.
+        self.env.flush_all()  # nothing of this transaction may overwrite the reset later
         for connection in failed.connection_id:
             records = failed.filtered(lambda r, c=connection: r.connection_id == c)
             with own_env(connection._get_cursor_factory()) as env:
-                env[self._name].browse(records.ids).write({"state": "to_send", "attempts": 0})
+                env[self._name].browse(records.ids).write(
+                    {"state": "to_send", "attempts": 0, "last_error": False})
         self.invalidate_recordset()
-        return failed.action_send_now()
+        stopped = []
+        for connection in failed.connection_id:
+            records = failed.filtered(lambda r, c=connection: r.connection_id == c)
+            report = self.sudo()._process(connection, record_ids=records.ids)
+            if report.stopped:
+                stopped.append(report.stopped)
+        if not stopped:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "sticky": True,
+                "title": _("Queued for Exact Online"),
+                "message": _("The records are queued again but could not be sent now (%s). "
+                             "The scheduled run sends them as soon as Exact Online accepts "
+                             "calls again.", "; ".join(stopped)),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _cron_process(self, batch=100):
@@ -139,7 +292,7 @@ class AccountingOutbox(models.Model):
             [("state", "=", "connected"), ("division", "!=", 0)]
         )
         for connection in connections:
-            report = connection._process_outbox(limit=batch)
+            report = Outbox._process(connection, limit=batch)
             done += report.posted + report.recovered + report.rejected
             stopped = stopped or bool(report.stopped)
         remaining = Outbox.search_count(

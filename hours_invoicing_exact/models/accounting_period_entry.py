@@ -20,9 +20,11 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..services import journal
+from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod, NoOpenPeriod
 from ..services.outbox import ReconnectNeeded, SyncError
 
 _logger = logging.getLogger(__name__)
@@ -148,15 +150,20 @@ class AccountingPeriodEntry(models.Model):
         are: per period, account, tax role (base/VAT line), tax and - on receivable/payable
         accounts only - partner; with the number of items and the largest number of taxes on
         one item. The tax of a base line is read from its own column ``hie_base_tax_id``
-        (see ``account_move_line_period_sync``), not from the many2many table, and the
+        (see ``account_move_line.py``), not from the many2many table, and the
         receivable/payable accounts are passed as ids, so the query joins nothing: it costs
         about what a plain ``read_group`` of the same items by account costs.
+
+        Invoices that went (or go) to Exact as a sales entry of their own (sent per
+        document, e.g. before the company switched to memorial entries mid-month) are left
+        out: each invoice reaches Exact once, whichever modes the company passes through.
         """
         journals = company.period_sync_journal_ids
         if not journals:
             raise UserError(_("Choose the journals to include in memorial entries first."))
         self.env["account.move.line"].flush_model()
         self.env["account.move"].flush_model(["state"])
+        self.env["accounting.outbox"].flush_model()
         # items before the sync start date are in Exact already (booked there before the
         # link), also when that date lies within the first period
         sync_start = self.env["accounting.connection"].sudo().search(
@@ -182,6 +189,11 @@ class AccountingPeriodEntry(models.Model):
               FROM account_move_line aml
              WHERE aml.company_id = %(company)s AND aml.parent_state = 'posted'
                AND aml.journal_id IN %(journals)s AND aml.date BETWEEN %(start)s AND %(end)s
+               AND NOT EXISTS (
+                   SELECT 1 FROM accounting_outbox o
+                    WHERE o.res_model = 'account.move' AND o.res_id = aml.move_id
+                      AND o.kind = 'sales_entry' AND o.state != 'cancelled'
+                      AND o.company_id = %(company)s)
           GROUP BY 1, aml.account_id, aml.tax_line_id, aml.hie_base_tax_id, 5
           ORDER BY 1, 2, 3, 4, 5
             """,
@@ -320,15 +332,25 @@ class AccountingPeriodEntry(models.Model):
 
     @api.model
     def _active_entries(self, company, kind, date_from, date_to):
+        """The queued or sent entries of the ``kind`` periods starting in ``[date_from,
+        date_to]``; for months also the day entries of those months (sent before a switch
+        to per month: they count for their month, see :meth:`_sent_totals`)."""
+        domain = [("period_kind", "=", kind), ("date_from", ">=", date_from),
+                  ("date_from", "<=", date_to)]
+        if kind == "month":
+            month_end = journal.Period.containing("month", date_to).end
+            domain = expression.OR([domain, [
+                ("period_kind", "=", "day"), ("date_from", ">=", date_from),
+                ("date_from", "<=", month_end)]])
         return self.search([
-            ("company_id", "=", company.id), ("period_kind", "=", kind),
-            ("date_from", ">=", date_from), ("date_from", "<=", date_to),
-            ("state", "in", ACTIVE_STATES),
+            ("company_id", "=", company.id), ("state", "in", ACTIVE_STATES), *domain,
         ])
 
     @api.model
-    def _sent_totals(self, entries):
-        """``{(period start, LineKey): (amount, VAT)}`` of ``entries``, summed in SQL."""
+    def _sent_totals(self, entries, kind=None):
+        """``{(period start, LineKey): (amount, VAT)}`` of ``entries``, summed in SQL; with
+        ``kind``, per start of the ``kind`` period containing each entry (the day entries
+        of a month sent before a switch to per month count for the month)."""
         groups = self.env["accounting.period.entry.line"]._read_group(
             [("entry_id", "in", entries.ids)],
             ["entry_id", "account_id", "vat_code", "partner_id"],
@@ -338,8 +360,10 @@ class AccountingPeriodEntry(models.Model):
         for entry, account, vat_code, partner, amount, vat in groups:
             key = journal.LineKey(str(account.id), vat_code or "", str(partner.id or "") if
                                   partner else "")
-            old = totals[entry.date_from].get(key, (ZERO, ZERO))
-            totals[entry.date_from][key] = (old[0] + _dec(amount), old[1] + _dec(vat))
+            start = journal.Period.containing(kind, entry.date_from).start if kind \
+                else entry.date_from
+            old = totals[start].get(key, (ZERO, ZERO))
+            totals[start][key] = (old[0] + _dec(amount), old[1] + _dec(vat))
         return totals
 
     @api.model
@@ -359,51 +383,41 @@ class AccountingPeriodEntry(models.Model):
         entry's own date (a closed period skipped), else ``None``.
 
         The entry is dated on the last day of ``period``; it goes into the Exact financial
-        period containing that day (read from ``financial/FinancialPeriods`` once per
-        transaction: Exact's periods need not be calendar months). Checks
-        ``JournalStatusByFinancialPeriod``; when the period is closed the company's policy
-        either refuses (UserError) or picks the first open Exact period after it.
+        period containing that day; when it is closed the company's policy either refuses
+        (UserError) or picks the first open Exact period after it (the rule and its calls:
+        :class:`..services.exact.periods.ExactPeriods`, once per run).
         """
         code = company.period_exact_journal_code or "90"
-        client = connection._get_exact_client()
-
-        def ask(call, *args):
-            try:
-                return call(*args)
-            except ReconnectNeeded as exc:
-                # never written in this transaction after talking to Exact (part 1's rule)
-                connection._set_reconnect_needed_own_transaction(exc.message)
-                raise UserError(exc.message) from exc
-            except SyncError as exc:
-                raise UserError(_("Exact Online could not be asked about period %(period)s: "
-                                  "%(error)s", period=period.label, error=exc.message)) from exc
-
-        day = period.end
         run_cache = {} if run_cache is None else run_cache
-        key = ("financial_periods", connection.id, connection.division, day.year)
-        table = run_cache.get(key)
-        if table is None:
-            table = run_cache[key] = ask(client.financial_periods, day.year - 1, day.year + 2)
-        index = next((i for i, p in enumerate(table) if p["start"] <= day <= p["end"]), None)
-        if index is None:
+        periods = ExactPeriods(connection._get_exact_client(), run_cache.setdefault(
+            ("exact_periods", connection.id, connection.division), {}))
+        try:
+            fin, moved = periods.open_period(
+                code, period.end, company.period_closed_policy or "error")
+        except ReconnectNeeded as exc:
+            # never written in this transaction after talking to Exact (part 1's rule)
+            connection._set_reconnect_needed_own_transaction(exc.message)
+            raise UserError(exc.message) from exc
+        except NoFinancialPeriod as exc:
             raise UserError(_(
                 "Exact Online has no financial period for %(date)s: create the financial "
                 "year in Exact Online first; the entry of %(period)s was not sent.",
-                date=format_date(self.env, day), period=period.label,
-            ))
-        for fin in table[index:index + 25]:
-            year, number = fin["year"], fin["period"]
-            row = ask(client.journal_status, code, year, number)
-            if not row or row.get("Status") != 1:
-                return year, number, (None if fin is table[index] else fin["start"])
-            if company.period_closed_policy != "next_open":
-                raise UserError(_(
-                    "Exact Online journal %(journal)s is closed for period %(month)s/%(year)s; "
-                    "the entry of %(period)s was not sent. Reopen the period in Exact, or let "
-                    "corrections go to the first open period in the settings.",
-                    journal=code, month=number, year=year, period=period.label,
-                ))
-        raise UserError(_("No open Exact Online period found after %s.", period.label))
+                date=format_date(self.env, exc.day), period=period.label,
+            )) from exc
+        except ClosedPeriod as exc:
+            raise UserError(_(
+                "Exact Online journal %(journal)s is closed for period %(month)s/%(year)s; "
+                "the entry of %(period)s was not sent. Reopen the period in Exact, or let "
+                "corrections go to the first open period in the settings.",
+                journal=code, month=exc.period, year=exc.year, period=period.label,
+            )) from exc
+        except NoOpenPeriod as exc:
+            raise UserError(_("No open Exact Online period found after %s.", period.label)) \
+                from exc
+        except SyncError as exc:
+            raise UserError(_("Exact Online could not be asked about period %(period)s: "
+                              "%(error)s", period=period.label, error=exc.message)) from exc
+        return fin["year"], fin["period"], (fin["start"] if moved else None)
 
     @api.model
     def _create_from_build(self, company, connection, build, sent=None, run_cache=None):
@@ -496,7 +510,35 @@ class AccountingPeriodEntry(models.Model):
             ))
 
     def _send(self):
-        """Send the queued entries through the outbox (exactly once)."""
+        """Send the queued entries through the outbox (exactly once).
+
+        The engine claims the records in cursors of its own, which see only committed
+        entries; the caller's transaction (a button's, the cron's) is never committed here:
+        the entries go right after it commits, in a transaction of their own. Under the test
+        registry all cursors share the test's transaction, and they go at once.
+        """
+        if not self.outbox_id.filtered(lambda o: o.state in ("to_send", "sending")):
+            return True
+        self.env.flush_all()
+        if self.env.registry.in_test_mode():
+            self._send_now()
+            return True
+        registry, uid, context, ids = (
+            self.env.registry, self.env.uid, dict(self.env.context), self.ids)
+
+        @self.env.cr.postcommit.add
+        def send_after_commit():
+            try:
+                with registry.cursor() as cr:
+                    api.Environment(cr, uid, context)[self._name].browse(ids)._send_now()
+            except Exception:  # the caller's work is committed: report, lose nothing
+                _logger.exception("Sending memorial entries %s to Exact Online failed; they "
+                                  "stay queued for the next run.", ids)
+
+        return True
+
+    def _send_now(self):
+        """Send the entries' due outbox records now and log the outcome on each entry."""
         outbox = self.outbox_id.filtered(lambda o: o.state in ("to_send", "sending"))
         if outbox:
             self._send_outbox(outbox)
@@ -506,15 +548,14 @@ class AccountingPeriodEntry(models.Model):
                                           entry.exact_entry_number))
             elif entry.state == "error":
                 entry.message_post(body=_("Exact Online refused the entry: %s", entry.error))
-        return True
 
     def _send_outbox(self, outbox):
-        """Run part 1's exactly-once engine on ``outbox`` (the cron's engine and repository).
+        """Run the exactly-once engine on ``outbox`` (the cron's engine and repository).
 
-        The repository claims and marks the records in cursors of its own, so the entries
-        and their references must be committed before the first POST; and this transaction
-        (REPEATABLE READ) sees the outcome only in a new snapshot. Under the test registry
-        all cursors share the test's transaction and nothing is committed.
+        Runs in a transaction of its own (see :meth:`_send`), which it commits before the
+        engine starts and after it ends, so that this transaction (REPEATABLE READ) sees
+        the outcome in a new snapshot. Under the test registry all cursors share the test's
+        transaction and nothing is committed.
         """
         self.env.flush_all()
         committing = not self.env.registry.in_test_mode()
@@ -522,7 +563,8 @@ class AccountingPeriodEntry(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         for connection in outbox.connection_id:
             records = outbox.filtered(lambda o, c=connection: o.connection_id == c)
-            report = connection.sudo()._process_outbox(record_ids=records.ids)
+            report = self.env["accounting.outbox"].sudo()._process(
+                connection, record_ids=records.ids)
             if report.stopped:
                 for entry in self.filtered(lambda e, r=records: e.outbox_id in r):
                     entry.message_post(body=_("Sending stopped: %s", report.stopped))
@@ -549,9 +591,28 @@ class AccountingPeriodEntry(models.Model):
             raise UserError(_("Another memorial entry run of %s is busy; nothing was done.",
                               company.name))
         kind = periods[0].kind
+        created = self.browse()
+        if kind == "day":
+            # days of a month sent as a month entry (before a switch to per day) are
+            # corrected at the month's level: a month entry cannot be split into days
+            months = {
+                entry.date_from for entry in self._active_entries(
+                    company, "month", periods[0].start.replace(day=1), periods[-1].start)
+                if entry.period_kind == "month"
+            }
+            covered = [p for p in periods if p.start.replace(day=1) in months]
+            if covered:
+                created |= self._sync_periods(company, sorted(
+                    {journal.Period.containing("month", p.start) for p in covered},
+                    key=lambda p: p.start), send=False)
+                periods = [p for p in periods if p not in covered]
+                if not periods:
+                    if send:
+                        created._send()
+                    return created
         rows_by_period = self._period_rows(company, kind, periods[0].start, periods[-1].end)
         active = self._active_entries(company, kind, periods[0].start, periods[-1].start)
-        sent_by_period = self._sent_totals(active)
+        sent_by_period = self._sent_totals(active, kind)
         # entries that failed are superseded: the period is built again under a new sequence,
         # and what Exact refused of them can no longer be retried (it would book it twice)
         failed = self.search([
@@ -562,7 +623,7 @@ class AccountingPeriodEntry(models.Model):
         failed.write({"superseded": True})
         failed.outbox_id.filtered(lambda o: o.state == "error").sudo().write(
             {"state": "cancelled"})
-        created, run_cache = self.browse(), {}
+        run_cache = {}
         for period in periods:
             rows = rows_by_period.get(period.start, [])
             sent = sent_by_period.get(period.start)

@@ -103,10 +103,12 @@ class Repository(Protocol):
         """State sent, with the remote entry's id and number."""
 
     def mark_pending(self, record: OutboxRecord, message: str) -> None:
-        """State pending: the write did not happen, send again in a later run."""
+        """State pending with ``record.attempts``: the write did not happen, send again in a
+        later run."""
 
     def note_unknown(self, record: OutboxRecord, message: str) -> None:
-        """Keep state sending and remember why: the record must be looked up."""
+        """Keep state sending, store ``record.attempts`` and remember why: the record must
+        be looked up."""
 
     def mark_error(self, record: OutboxRecord, message: str) -> None:
         """State error with the target's message; a user must act."""
@@ -146,8 +148,19 @@ class RunReport:
 class OutboxEngine:
     """Sends the records of a :class:`Repository` through an :class:`Adapter`, exactly once.
 
+    Attempts count only against the record itself: a write that certainly did not happen
+    because the target was busy (a stop: budget spent, 429s, 5xx after the retries) costs
+    nothing, and writes without an answer cost nothing either when the target accepted no
+    write at all in the run (a spell of the target, not a fault of the record). A record
+    whose write got no answer is looked up and tried again once in the same run, and more
+    often only after the target accepted another write; a run stops after
+    ``max_unknown_in_a_row`` writes in a row without an answer, and the next run looks them
+    up first.
+
     :param batch_size: records claimed (and looked up) at a time.
-    :param max_attempts: writes tried per record before it goes to error.
+    :param max_attempts: writes without an answer per record (in runs where the target
+        accepted other writes) before it goes to error.
+    :param max_unknown_in_a_row: writes in a row without an answer that stop the run.
     """
 
     def __init__(
@@ -157,29 +170,54 @@ class OutboxEngine:
         *,
         batch_size: int = 50,
         max_attempts: int = 5,
+        max_unknown_in_a_row: int = 5,
     ):
         self.repository = repository
         self.adapter = adapter
         self.batch_size = batch_size
         self.max_attempts = max_attempts
+        self.max_unknown_in_a_row = max_unknown_in_a_row
+        #: record id -> (record, writes accepted at its last unknown outcome, unknown outcomes)
+        self._unknown: dict[int, tuple[OutboxRecord, int, int]] = {}
+        self._unknown_in_a_row = 0
+        self._accepted = 0
 
     def run(self, limit: int | None = None) -> RunReport:
         """Process records until none is due, ``limit`` records were handled, or a stop."""
         report = RunReport()
+        self._unknown, self._unknown_in_a_row, self._accepted = {}, 0, 0
         handled = 0
-        while limit is None or handled < limit:
-            size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
-            batch = self.repository.claim(size)
-            if not batch:
-                break
-            try:
-                stopped = self._process(batch, report)
-            finally:
-                self.repository.release(batch)
-            handled += len(batch)
-            if stopped:
-                break
+        try:
+            while limit is None or handled < limit:
+                size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
+                claimed = self.repository.claim(size + len(self._unknown))
+                batch = [record for record in claimed if self._may_try(record)][:size]
+                try:
+                    stopped = self._process(batch, report) if batch else False
+                finally:
+                    self.repository.release(claimed)
+                handled += len(batch)
+                if stopped or not batch:
+                    break
+        finally:
+            self._forgive_a_spell(report)
         return report
+
+    def _may_try(self, record: OutboxRecord) -> bool:
+        """A write without an answer is tried again once in the run, then only after the
+        target accepted another write."""
+        _record, accepted, times = self._unknown.get(record.id, (None, -1, 0))
+        return times < 2 or accepted != self._accepted
+
+    def _forgive_a_spell(self, report: RunReport) -> None:
+        """The target accepted no write in this run: its unanswered writes were its own
+        trouble, not the records', and cost them no attempt (they stay to be looked up)."""
+        if self._accepted:
+            return
+        for record, _accepted, times in self._unknown.values():
+            if record.state == SENDING and record.attempts > 0:
+                record.attempts = max(record.attempts - times, 0)
+                self.repository.note_unknown(record, record.last_error or "")
 
     def _process(self, batch: list[OutboxRecord], report: RunReport) -> bool:
         """Resolve the unknown records of ``batch``, then post the rest; True = stop the run."""
@@ -196,6 +234,7 @@ class OutboxEngine:
                     remote_id, remote_number = found[record.reference]
                     self.repository.mark_sent(record, remote_id, remote_number)
                     report.recovered += 1
+                    self._accepted += 1
                 else:
                     to_post.append(record)
             to_post.sort(key=lambda record: record.id)
@@ -222,14 +261,30 @@ class OutboxEngine:
         except OutcomeUnknown as exc:
             self.repository.note_unknown(record, exc.message)
             report.unknown += 1
+            times = self._unknown.get(record.id, (None, 0, 0))[2] + 1
+            self._unknown[record.id] = (record, self._accepted, times)
+            self._unknown_in_a_row += 1
+            if self._unknown_in_a_row >= self.max_unknown_in_a_row:
+                return self._stop(
+                    TargetUnavailable(
+                        f"{self._unknown_in_a_row} writes in a row got no answer "
+                        f"({exc.message}); they are looked up in the next run."
+                    ),
+                    report,
+                )
             return False
         except RecordRejected as exc:
+            self._unknown_in_a_row = 0
             self.repository.mark_error(record, exc.message)
             report.rejected += 1
             return False
         except StopRun as exc:
+            # nothing was written: the target was busy, which costs the record nothing
+            record.attempts -= 1
             self.repository.mark_pending(record, exc.message)
             return self._stop(exc, report)
+        self._unknown_in_a_row = 0
+        self._accepted += 1
         self.repository.mark_sent(record, remote_id, remote_number)
         report.posted += 1
         return False
@@ -355,12 +410,14 @@ class SqliteRepository:
     def mark_pending(self, record: OutboxRecord, message: str) -> None:
         """See :meth:`Repository.mark_pending`."""
         record.state, record.last_error = PENDING, message
-        self._update(record, "state = ?, last_error = ?", PENDING, message)
+        self._update(
+            record, "state = ?, last_error = ?, attempts = ?", PENDING, message, record.attempts
+        )
 
     def note_unknown(self, record: OutboxRecord, message: str) -> None:
         """See :meth:`Repository.note_unknown`."""
         record.last_error = message
-        self._update(record, "last_error = ?", message)
+        self._update(record, "last_error = ?, attempts = ?", message, record.attempts)
 
     def mark_error(self, record: OutboxRecord, message: str) -> None:
         """See :meth:`Repository.mark_error`."""

@@ -321,12 +321,14 @@ class DbOutboxRepository:
     def mark_pending(self, record, message):
         """See :meth:`~..services.outbox.Repository.mark_pending`."""
         record.state, record.last_error = engine.PENDING, message
-        self._write(record, {"state": "to_send", "last_error": message})
+        self._write(
+            record, {"state": "to_send", "last_error": message, "attempts": record.attempts}
+        )
 
     def note_unknown(self, record, message):
         """See :meth:`~..services.outbox.Repository.note_unknown`."""
         record.last_error = message
-        self._write(record, {"last_error": message})
+        self._write(record, {"last_error": message, "attempts": record.attempts})
 
     def mark_error(self, record, message):
         """See :meth:`~..services.outbox.Repository.mark_error`."""

@@ -14,9 +14,10 @@ from odoo import SUPERUSER_ID, api
 from odoo.api import Transaction
 from odoo.tests import TransactionCase, new_test_user
 
+from hie_testing.exact_server import DEFAULT_DIVISION, ExactServer
+
 from ..services.exact.clock import VirtualClock
 from ..services.exact.oauth import TokenState
-from ..services.testing.exact_server import DEFAULT_DIVISION, ExactServer
 
 
 class ExactServerMixin:
@@ -85,9 +86,8 @@ class ExactCase(ExactServerMixin, TransactionCase):
         cls.revenue = cls.env["account.account"].create(
             {"name": "Omzet diensten", "code": "8000", "account_type": "income"}
         )
-        cls.tax21 = cls.env["account.tax"].create(
-            {"name": "BTW 21%", "amount": 21.0, "type_tax_use": "sale", "amount_type": "percent"}
-        )
+        # the Dutch chart's BTW 21 % on sales (l10n_nl)
+        cls.tax21 = cls.env["account.chart.template"].with_company(cls.company).ref("btw_21")
         cls.customer = cls.env["res.partner"].create({
             "name": "Klant BV", "is_company": True, "vat": "NL000099998B57",
             "country_id": cls.env.ref("base.nl").id,
@@ -137,7 +137,7 @@ class ExactCase(ExactServerMixin, TransactionCase):
         return move
 
     def process(self, **kwargs):
-        report = self.connection._process_outbox(**kwargs)
+        report = self.env["accounting.outbox"]._process(self.connection, **kwargs)
         self.env.invalidate_all()
         return report
 
@@ -174,7 +174,8 @@ class CommittedWorkersMixin:
             with self.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 connection = env["accounting.connection"].browse(self.connection_id)
-                reports.append(connection._process_outbox(cursor_factory=self.cursor))
+                reports.append(env["accounting.outbox"]._process(
+                    connection, cursor_factory=self.cursor))
         except Exception as exc:  # noqa: BLE001 - reported by the test thread
             errors.append(exc)
 
@@ -185,7 +186,8 @@ class CommittedWorkersMixin:
         threads = [threading.Thread(target=self._worker, args=(barrier, reports, errors))
                    for _index in range(count)]
         Connection = type(self.env["accounting.connection"])
-        with patch.object(Connection, "_get_batch_size", lambda self: 2), \
+        Outbox = type(self.env["accounting.outbox"])
+        with patch.object(Outbox, "_get_batch_size", lambda self: 2), \
                 patch.object(Connection, "_get_timeout", lambda self: timeout):
             for thread in threads:
                 thread.start()

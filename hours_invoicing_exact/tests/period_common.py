@@ -6,13 +6,14 @@ fetched and accounts/tax/customer mapped to the server's seeded data."""
 from odoo import Command
 from odoo.tests import TransactionCase
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
     ExactServer,
 )
+
 from .exact_common import ExactServerMixin
 
 

@@ -6,12 +6,14 @@ committed through a connection of their own and deleted at the end."""
 
 import threading
 import time
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
+from hie_testing.exact_server import CUSTOMER_ID, REVENUE_ACCOUNT_ID
+
 from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 RECORDS = 12
@@ -147,3 +149,24 @@ class TestExactConcurrency(CommittedWorkersMixin, ExactServerMixin, TransactionC
             cr.execute("SELECT state FROM accounting_connection WHERE id = %s",
                        (self.connection_id,))
             self.assertEqual(cr.fetchone()[0], "connected")
+
+    def test_retry_sends_at_once(self):
+        """Defect 6: Retry, in a request whose transaction began before the reset was
+        committed, sends the records at once (not 15 minutes later)."""
+        with self.db.cursor() as cr:
+            cr.execute("UPDATE accounting_outbox SET state = 'error', attempts = 5, "
+                       "last_error = 'Gave up after 5 attempts' WHERE connection_id = %s",
+                       (self.connection_id,))
+        Connection = type(self.env["accounting.connection"])
+        with patch.object(Connection, "_get_cursor_factory", lambda connection: self.cursor), \
+                patch.object(Connection, "_get_timeout", lambda connection: 10.0), \
+                self.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            records = env["accounting.outbox"].search(
+                [("connection_id", "=", self.connection_id)])
+            self.assertEqual(set(records.mapped("state")), {"error"})  # the request's snapshot
+            records.action_retry()
+        self.assertEqual(self._states(), {"sent": RECORDS})
+        counts = self.server.entries_by_ref()
+        self.assertEqual({reference: counts[reference] for reference in self.references},
+                         dict.fromkeys(self.references, 1))

@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..services.testing.exact_server import DEFAULT_DIVISION
+from hie_testing.exact_server import DEFAULT_DIVISION
+
 from .exact_common import ExactServerMixin
 
 

@@ -10,9 +10,10 @@ from freezegun import freeze_time
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 
+from hie_testing.exact_server import DEFAULT_DIVISION
+
 from ..models.accounting_connection import KEEP_ALIVE_AFTER, MANAGER_GROUP
 from ..services.exact.oauth import TokenState
-from ..services.testing.exact_server import DEFAULT_DIVISION
 from .exact_common import ExactCase
 
 DAY = 86400
@@ -74,7 +75,7 @@ class TestExactKeepAlive(ExactCase):
 
     def test_expired_chain_needs_reconnect_with_activity(self):
         move = self.make_invoice()
-        self.assertEqual(move.exact_outbox_id.state, "to_send")
+        self.assertEqual(move.hie_exact_outbox_id.state, "to_send")
         with self._travel(self.start + 31 * DAY):
             self.env["accounting.connection"]._cron_keep_alive()
         self.env.invalidate_all()
@@ -86,7 +87,7 @@ class TestExactKeepAlive(ExactCase):
         self.assertEqual(activity.summary, "Reconnect to Exact Online")
         self.assertTrue(activity.user_id.has_group(MANAGER_GROUP))
         # nothing is lost: the record waits for the reconnection, nothing was posted
-        self.assertEqual(move.exact_outbox_id.state, "reconnect_needed")
+        self.assertEqual(move.hie_exact_outbox_id.state, "reconnect_needed")
         self.assertEqual(self.posts(), 0)
         # the scheduled outbox run leaves a disconnected connection alone
         self.env["accounting.outbox"]._cron_process()
@@ -113,7 +114,7 @@ class TestExactCronProgress(ExactCase):
         self.assertEqual((done, progress.done, progress.remaining), (2, 2, 1))
         done, progress = self._run_cron(batch=2)
         self.assertEqual((done, progress.done, progress.remaining), (1, 1, 0))
-        self.assertEqual({move.exact_outbox_id.state for move in moves}, {"sent"})
+        self.assertEqual({move.hie_exact_outbox_id.state for move in moves}, {"sent"})
 
     def test_stopped_run_reports_nothing_remaining(self):
         """A run stopped by the daily budget must not be rescheduled at once."""
@@ -125,7 +126,7 @@ class TestExactCronProgress(ExactCase):
         ]
         done, progress = self._run_cron(batch=10)
         self.assertEqual((done, progress.done, progress.remaining), (1, 1, 0))
-        self.assertEqual(sorted(move.exact_outbox_id.state for move in moves),
+        self.assertEqual(sorted(move.hie_exact_outbox_id.state for move in moves),
                          ["sent", "to_send", "to_send"])
 
 

@@ -6,7 +6,8 @@ in-app errors instead of crashes and bare pages; and the same path in a browser 
 from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
-from ..services.testing.exact_server import DEFAULT_DIVISION
+from hie_testing.exact_server import DEFAULT_DIVISION
+
 from .exact_common import ExactServerMixin
 
 

@@ -7,11 +7,12 @@ import requests
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     DEFAULT_DIVISION,
     REVENUE_ACCOUNT_ID,
 )
+
 from .exact_common import ExactCase
 
 
@@ -97,15 +98,15 @@ class TestExactSetup(ExactCase):
 class TestExactOutbox(ExactCase):
     def test_invoice_posted_then_sent_once(self):
         move = self.make_invoice()
-        record = move.exact_outbox_id
+        record = move.hie_exact_outbox_id
         self.assertEqual(record.state, "to_send")
-        self.assertEqual(move.exact_sync_state, "to_send")
+        self.assertEqual(move.hie_exact_sync_state, "to_send")
         self.assertEqual(record.reference, move.name)
         self.assertEqual(record.payload["lines"][0]["amount"], 100.0)
         report = self.process()
         self.assertEqual(report.posted, 1)
         self.assertEqual(record.state, "sent")
-        self.assertEqual(move.exact_sync_state, "sent")
+        self.assertEqual(move.hie_exact_sync_state, "sent")
         [entry] = self.server.sales_entries
         self.assertEqual(record.remote_id, entry["EntryID"])
         self.assertEqual(record.remote_number, str(entry["EntryNumber"]))
@@ -126,15 +127,15 @@ class TestExactOutbox(ExactCase):
         Sent: Exact cannot change its entry, so the invoice stays posted."""
         move = self.make_invoice(amount=100.0)
         move.button_draft()
-        self.assertFalse(move.exact_outbox_id)
+        self.assertFalse(move.hie_exact_outbox_id)
         move.invoice_line_ids.price_unit = 80.0
         move.action_post()
-        self.assertEqual(move.exact_outbox_id.payload["lines"][0]["amount"], 80.0)
+        self.assertEqual(move.hie_exact_outbox_id.payload["lines"][0]["amount"], 80.0)
         self.process()
-        self.assertEqual(move.exact_sync_state, "sent")
+        self.assertEqual(move.hie_exact_sync_state, "sent")
         with self.assertRaises(UserError) as cm:
             move.button_draft()
-        self.assertIn(move.exact_outbox_id.remote_number, str(cm.exception))
+        self.assertIn(move.hie_exact_outbox_id.remote_number, str(cm.exception))
         self.assertEqual(move.state, "posted")
         self.assertEqual(self.server.entries_by_ref()[move.name], 1)
         self.assertEqual(self.server.sales_entries[0]["AmountFC"], 96.8)
@@ -144,7 +145,7 @@ class TestExactOutbox(ExactCase):
         self.process()
         refund = self.make_invoice(amount=50.0, move_type="out_refund")
         self.process()
-        self.assertEqual(refund.exact_outbox_id.state, "sent")
+        self.assertEqual(refund.hie_exact_outbox_id.state, "sent")
         entry = next(e for e in self.server.sales_entries if e["YourRef"] == refund.name)
         self.assertEqual(entry["Type"], 21)
         self.assertEqual(entry["AmountFC"], -60.5)
@@ -152,9 +153,9 @@ class TestExactOutbox(ExactCase):
 
     def test_only_synced_journals_and_dates(self):
         old = self.make_invoice(date="2024-12-31")
-        self.assertFalse(old.exact_outbox_id)
+        self.assertFalse(old.hie_exact_outbox_id)
         self.connection.sync_journal_ids = False
-        self.assertFalse(self.make_invoice().exact_outbox_id)
+        self.assertFalse(self.make_invoice().hie_exact_outbox_id)
 
     def test_business_error_then_retry(self):
         # the relation the partner is mapped to was deleted in Exact
@@ -166,11 +167,11 @@ class TestExactOutbox(ExactCase):
         move = self.make_invoice()
         other = self.make_invoice(date="2025-02-03", partner=other_customer)
         report = self.process()
-        record = move.exact_outbox_id
+        record = move.hie_exact_outbox_id
         self.assertEqual(record.state, "error")
         self.assertEqual(record.last_error, "Invalid reference: Relationship")  # Exact's text
         self.assertEqual((report.rejected, report.posted), (1, 1))
-        self.assertEqual(other.exact_outbox_id.state, "sent")  # went on with the others
+        self.assertEqual(other.hie_exact_outbox_id.state, "sent")  # went on with the others
         self.connection.mapping_ids.filtered(lambda m: m.partner_id == self.customer).unlink()
         with self.assertRaises(AccessError):
             record.with_user(self.accountant).action_retry()
@@ -186,10 +187,10 @@ class TestExactOutbox(ExactCase):
         report = self.process()
         self.assertEqual((report.rejected, report.posted), (2, 1))
         for move in january:
-            self.assertEqual(move.exact_outbox_id.state, "error")
-            self.assertIn("1/2025", move.exact_outbox_id.last_error)
-            self.assertIn("closed", move.exact_outbox_id.last_error)
-        self.assertEqual(february.exact_outbox_id.state, "sent")
+            self.assertEqual(move.hie_exact_outbox_id.state, "error")
+            self.assertIn("1/2025", move.hie_exact_outbox_id.last_error)
+            self.assertIn("closed", move.hie_exact_outbox_id.last_error)
+        self.assertEqual(february.hie_exact_outbox_id.state, "sent")
         # one status call for the journal and year, one post: no call wasted on Exact's error
         self.assertEqual(
             self.server.calls[("GET", "read/financial/JournalStatusByFinancialPeriod")], 1
@@ -199,9 +200,9 @@ class TestExactOutbox(ExactCase):
         # reopened in Exact: a retry posts them
         with self.server._lock:
             self.server.journal_status.clear()
-        january[0].exact_outbox_id.with_user(self.manager).action_retry()
+        january[0].hie_exact_outbox_id.with_user(self.manager).action_retry()
         self.env.invalidate_all()
-        self.assertEqual(january[0].exact_outbox_id.state, "sent")
+        self.assertEqual(january[0].hie_exact_outbox_id.state, "sent")
 
     def test_line_with_two_taxes_is_refused_with_a_clear_error(self):
         second = self.tax21.copy({"name": "Second tax HIE", "amount": 9.0})
@@ -209,9 +210,9 @@ class TestExactOutbox(ExactCase):
         move.invoice_line_ids.tax_ids = self.tax21 | second
         move.action_post()  # posting in Odoo is never blocked by the link
         self.process()
-        self.assertEqual(move.exact_outbox_id.state, "error")
-        self.assertIn("several taxes", move.exact_outbox_id.last_error)
-        self.assertIn("Consultancy", move.exact_outbox_id.last_error)
+        self.assertEqual(move.hie_exact_outbox_id.state, "error")
+        self.assertIn("several taxes", move.hie_exact_outbox_id.last_error)
+        self.assertIn("Consultancy", move.hie_exact_outbox_id.last_error)
         self.assertEqual(self.posts(), 0)
 
     def test_closed_four_weekly_period_is_found_by_its_dates(self):
@@ -226,17 +227,17 @@ class TestExactOutbox(ExactCase):
         closed = self.make_invoice(date="2025-02-03")  # period 2 (29 January - 25 February)
         open_ = self.make_invoice(date="2025-02-27")  # period 3, although still February
         self.process()
-        self.assertEqual(closed.exact_outbox_id.state, "error")
-        self.assertIn("2/2025", closed.exact_outbox_id.last_error)
-        self.assertEqual(open_.exact_outbox_id.state, "sent")
+        self.assertEqual(closed.hie_exact_outbox_id.state, "error")
+        self.assertIn("2/2025", closed.hie_exact_outbox_id.last_error)
+        self.assertEqual(open_.hie_exact_outbox_id.state, "sent")
         self.assertEqual(self.posts(), 1)
 
     def test_missing_mapping_is_an_error_without_call(self):
         self.connection.mapping_ids.filtered(lambda m: m.kind == "tax").unlink()
         move = self.make_invoice()
         self.process()
-        self.assertEqual(move.exact_outbox_id.state, "error")
-        self.assertIn("BTW 21%", move.exact_outbox_id.last_error)
+        self.assertEqual(move.hie_exact_outbox_id.state, "error")
+        self.assertIn(self.tax21.name, move.hie_exact_outbox_id.last_error)
         self.assertEqual(self.posts(), 0)
 
     def test_timeout_after_store_is_looked_up_not_resent(self):
@@ -245,7 +246,7 @@ class TestExactOutbox(ExactCase):
         self.server.inject("timeout_after_store", method="POST", path="SalesEntries", delay=11)
         with patch.object(type(self.connection), "_get_timeout", lambda self: 10.0):
             report = self.process(limit=1)
-        record = move.exact_outbox_id
+        record = move.hie_exact_outbox_id
         self.assertEqual(report.unknown, 1)
         self.assertEqual(record.state, "sending")
         self.assertIn("may or may not exist", record.last_error)
@@ -261,20 +262,20 @@ class TestExactOutbox(ExactCase):
         move = self.make_invoice()
         self.server.inject("reset_after_store", method="POST", path="SalesEntries")
         self.process(limit=1)
-        self.assertEqual(move.exact_outbox_id.state, "sending")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sending")
         report = self.process()
         self.assertEqual((report.recovered, report.posted), (1, 0))
-        self.assertEqual(move.exact_outbox_id.state, "sent")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sent")
         self.assertEqual(self.server.entries_by_ref()[move.name], 1)
 
     def test_reset_before_store_is_posted_after_lookup(self):
         move = self.make_invoice()
         self.server.inject("reset_before_store", method="POST", path="SalesEntries")
         self.process(limit=1)
-        self.assertEqual(move.exact_outbox_id.state, "sending")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sending")
         report = self.process()
         self.assertEqual((report.lookups, report.recovered, report.posted), (1, 0, 1))
-        self.assertEqual(move.exact_outbox_id.state, "sent")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sent")
         self.assertEqual(self.server.entries_by_ref()[move.name], 1)
 
     def test_expired_access_token_refreshed_once(self):
@@ -282,7 +283,7 @@ class TestExactOutbox(ExactCase):
         old_refresh = self.connection.exact_refresh_token
         self.server.clock.advance(600)  # Exact considers the access token expired
         self.process()
-        self.assertEqual(move.exact_outbox_id.state, "sent")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sent")
         self.assertNotEqual(self.connection.exact_refresh_token, old_refresh)
         self.assertEqual(self.server.token_calls["refresh_token"], 1)
 
@@ -300,13 +301,13 @@ class TestExactOutbox(ExactCase):
         self.assertTrue(report.reconnect_needed)
         self.assertEqual(self.connection.state, "reconnect_needed")
         self.assertIn("Old refresh token used", self.connection.last_error)
-        self.assertEqual(move.exact_outbox_id.state, "reconnect_needed")
+        self.assertEqual(move.hie_exact_outbox_id.state, "reconnect_needed")
         self.assertEqual(self.server.sales_entries, [])
         activity = self.connection.activity_ids
         self.assertEqual(len(activity), 1)
         self.assertTrue(activity.user_id.has_group("account.group_account_manager"))
         later = self.make_invoice(date="2025-03-01")
-        self.assertEqual(later.exact_outbox_id.state, "reconnect_needed")
+        self.assertEqual(later.hie_exact_outbox_id.state, "reconnect_needed")
         with self.assertRaises(UserError):
             self.env["accounting.connection"]._get_for_company(self.company)
         # a new consent resumes everything
@@ -317,8 +318,8 @@ class TestExactOutbox(ExactCase):
         self.env.invalidate_all()
         self.assertEqual(self.connection.state, "connected")
         self.process()
-        self.assertEqual(move.exact_outbox_id.state, "sent")
-        self.assertEqual(later.exact_outbox_id.state, "sent")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sent")
+        self.assertEqual(later.hie_exact_outbox_id.state, "sent")
         self.assertEqual(len(self.server.sales_entries), 2)
 
     def test_daily_budget_exhausted_stops_and_resumes(self):
@@ -330,7 +331,7 @@ class TestExactOutbox(ExactCase):
         ]
         report = self.process()
         self.assertTrue(report.stopped)
-        states = [move.exact_outbox_id.state for move in moves]
+        states = [move.hie_exact_outbox_id.state for move in moves]
         self.assertEqual(states.count("sent"), 1)
         self.assertEqual(states.count("to_send"), 2)
         statuses_429 = self.server.statuses[429]
@@ -340,20 +341,20 @@ class TestExactOutbox(ExactCase):
         self.server.clock.advance(86400)
         self.connection.sudo().write({"rl_daily_remaining": 5000})
         self.process()
-        self.assertEqual({move.exact_outbox_id.state for move in moves}, {"sent"})
+        self.assertEqual({move.hie_exact_outbox_id.state for move in moves}, {"sent"})
         self.assertEqual(len(self.server.sales_entries), 3)
 
     def test_cron_and_send_now(self):
         move = self.make_invoice()
         with self.assertRaises(AccessError):
-            move.exact_outbox_id.with_user(self.accountant).action_send_now()
+            move.hie_exact_outbox_id.with_user(self.accountant).action_send_now()
         self.env["accounting.outbox"]._cron_process()
         self.env.invalidate_all()
-        self.assertEqual(move.exact_outbox_id.state, "sent")
+        self.assertEqual(move.hie_exact_outbox_id.state, "sent")
         other = self.make_invoice(date="2025-01-20")
-        other.exact_outbox_id.with_user(self.manager).action_send_now()
+        other.hie_exact_outbox_id.with_user(self.manager).action_send_now()
         self.env.invalidate_all()
-        self.assertEqual(other.exact_outbox_id.state, "sent")
+        self.assertEqual(other.hie_exact_outbox_id.state, "sent")
 
     def test_access_rights(self):
         connection = self.connection.with_user(self.accountant)
@@ -367,7 +368,7 @@ class TestExactOutbox(ExactCase):
         with self.assertRaises(AccessError):
             connection.action_process_outbox()
         move = self.make_invoice()
-        record = move.exact_outbox_id.with_user(self.accountant)
+        record = move.hie_exact_outbox_id.with_user(self.accountant)
         self.assertEqual(record.state, "to_send")  # may read the outbox
         with self.assertRaises(AccessError):
             record.write({"state": "sent"})

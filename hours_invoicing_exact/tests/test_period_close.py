@@ -8,7 +8,8 @@ import datetime as dt
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
-from ..services.testing.exact_server import REVENUE_ACCOUNT_ID, VAT_HIGH_ACCOUNT_ID
+from hie_testing.exact_server import REVENUE_ACCOUNT_ID, VAT_HIGH_ACCOUNT_ID
+
 from .period_common import PeriodCase
 
 D = dt.date

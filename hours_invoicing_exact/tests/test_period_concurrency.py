@@ -12,11 +12,12 @@ from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
 )
+
 from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 RECORDS = 8

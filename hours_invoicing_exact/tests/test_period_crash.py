@@ -18,11 +18,12 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
-from ..services.testing.exact_server import (
+from hie_testing.exact_server import (
     CUSTOMER_ID,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
 )
+
 from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
 
 POSTS = ("POST", "generaljournalentry/GeneralJournalEntries")
@@ -171,7 +172,8 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
         # the next run of the outbox (the cron's, in another worker) looks the entry up
         with self.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            report = env["accounting.connection"].browse(self.connection_id)._process_outbox(
+            report = env["accounting.outbox"]._process(
+                env["accounting.connection"].browse(self.connection_id),
                 cursor_factory=self.cursor)
         self.assertEqual((report.recovered, report.posted), (1, 0))
         self.assertEqual(self._committed_outbox(), [("sent", 1, entry_id)])
@@ -190,3 +192,30 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
             self.assertEqual(entries.exact_entry_id, entry_id)
         self.assertEqual(self.server.calls[POSTS], 1)
         self.assertEqual(len(self.server.general_journal_entries), 1)
+
+    def test_a_button_never_commits_the_users_transaction(self):
+        """Sending memorial entries from a button (or a run) commits nothing of the caller's
+        transaction: they go right after it commits, in a transaction of their own, and not
+        at all when it rolls back."""
+        posts = self.server.calls[POSTS]
+        for store in (self.server.calls, self.server.general_journal_entries,
+                      self.server.general_journal_entry_lines):
+            self.addCleanup(store.clear)  # the server is shared by the class
+
+        def sync(commit):
+            with self.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+                company = env["res.company"].browse(self.company_id)
+                Entry = env["accounting.period.entry"]
+                created = Entry._sync_periods(
+                    company, Entry._periods_due(company, dt.date(2024, 4, 1)))
+                self.assertEqual(created.mapped("state"), ["to_send"])
+                if not commit:
+                    cr.rollback()  # the request failed after the button
+
+        sync(commit=False)
+        self.assertEqual(self.server.calls[POSTS], posts)
+        self.assertEqual(self._committed_outbox(), [])
+        sync(commit=True)
+        self.assertEqual(self.server.calls[POSTS], posts + 1)
+        self.assertEqual([row[0] for row in self._committed_outbox()], ["sent"])

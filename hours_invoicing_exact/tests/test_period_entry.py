@@ -8,7 +8,8 @@ from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
-from ..services.testing.exact_server import RECEIVABLE_ACCOUNT_ID, REVENUE_ACCOUNT_ID
+from hie_testing.exact_server import RECEIVABLE_ACCOUNT_ID, REVENUE_ACCOUNT_ID
+
 from .period_common import PeriodCase
 
 POSTS = ("POST", "generaljournalentry/GeneralJournalEntries")

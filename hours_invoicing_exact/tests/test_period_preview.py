@@ -6,7 +6,8 @@ from freezegun import freeze_time
 from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
 
-from ..services.testing.exact_server import RECEIVABLE_ACCOUNT_ID, REVENUE_ACCOUNT_ID
+from hie_testing.exact_server import RECEIVABLE_ACCOUNT_ID, REVENUE_ACCOUNT_ID
+
 from .period_common import PeriodCase, PeriodCaseMixin
 
 D = dt.date

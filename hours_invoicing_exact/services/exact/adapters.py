@@ -33,6 +33,7 @@ class ExactSalesEntryAdapter:
             "description": "...", "due_date": "...", "currency": "EUR",   # optional
             "lines": [
                 {"gl_account": "<guid>", "vat_code": "2", "amount": 100.0,
+                 "vat_amount": 21.0,             # optional: Odoo's VAT -> VATAmountFC
                  "description": "...", "quantity": 1.0},
             ],
         }
@@ -86,6 +87,11 @@ class ExactSalesEntryAdapter:
         }
         if line.get("vat_code"):
             values["VATCode"] = line["vat_code"]
+            if line.get("vat_amount") is not None:
+                # Odoo's VAT of the line: Exact would compute it on the line's amount
+                values["VATAmountFC"] = round(
+                    self._amount_sign(invoice) * float(line["vat_amount"]), 2
+                )
         if line.get("quantity") is not None:
             values["Quantity"] = line["quantity"]
         return values

@@ -42,7 +42,6 @@ _logger = logging.getLogger(__name__)
 FILTER_CHUNK = 20
 _EXACT_DATE = re.compile(r"/Date\((-?\d+)\)/")
 SALES_ENTRY_SELECT = "EntryID,EntryNumber,YourRef"
-GENERAL_JOURNAL_ENTRY_SELECT = "EntryID,EntryNumber,JournalCode,FinancialYear,FinancialPeriod"
 ACCOUNT_SELECT = "ID,Code,Name,VATNumber,ChamberOfCommerce,Status"
 
 
@@ -354,27 +353,6 @@ class ExactClient:
     def create_general_journal_entry(self, entry: dict) -> dict:
         """POST a general journal entry with its embedded ``GeneralJournalEntryLines``."""
         return self.post("generaljournalentry/GeneralJournalEntries", entry)
-
-    def find_general_journal_entries(
-        self,
-        values: Iterable,
-        field: str = "EntryNumber",
-        select: str = GENERAL_JOURNAL_ENTRY_SELECT,
-    ) -> list[dict]:
-        """Return the general journal entries whose ``field`` is one of ``values``."""
-        return self._find("generaljournalentry/GeneralJournalEntries", field, list(values), select)
-
-    def journal_status(self, journal_code: str, year: int, period: int) -> dict | None:
-        """Return the status row of a journal in a financial period (``Status`` 1 = closed)."""
-        rows = self.get_rows(
-            "read/financial/JournalStatusByFinancialPeriod",
-            {
-                "$filter": f"JournalCode eq {odata_literal(journal_code)} and "
-                f"FinancialYear eq {int(year)} and FinancialPeriod eq {int(period)}",
-                "$select": "JournalCode,FinancialYear,FinancialPeriod,Status,StatusDescription",
-            },
-        )
-        return rows[0] if rows else None
 
     def financial_periods(self, first_year: int, last_year: int) -> list[dict]:
         """Return the financial periods of the years ``first_year``..``last_year`` as

@@ -8,16 +8,12 @@ header description), so an entry whose POST had an unknown outcome is found agai
 
 from collections.abc import Sequence
 
-from ..outbox import RecordRejected
 from .client import ExactClient, chunks, or_filter
+from .periods import ClosedPeriod, ExactPeriods
 
 LINE_PATH = "generaljournalentry/GeneralJournalEntryLines"
 LINE_SELECT = "EntryID,EntryNumber,Description,GLAccount,AmountFC,VATCode,AmountVATFC,Account"
-STATUS_CLOSED = 1
-
-
-class ClosedPeriod(RecordRejected):
-    """Exact's journal is closed for the entry's financial period."""
+__all__ = ["ClosedPeriod", "ExactGeneralJournalAdapter"]
 
 
 class ExactGeneralJournalAdapter:
@@ -31,11 +27,11 @@ class ExactGeneralJournalAdapter:
         self.client = client
         self.lookup_chunk = lookup_chunk
         self.check_period = check_period
+        self.periods = ExactPeriods(client)
 
     def is_closed(self, journal: str, year: int, period: int) -> bool:
         """Whether Exact's ``journal`` is closed in ``year``/``period``."""
-        row = self.client.journal_status(journal, year, period)
-        return bool(row) and row.get("Status") == STATUS_CLOSED
+        return self.periods.is_closed(journal, year, period)
 
     def post(self, payload: dict) -> tuple[str, str | None]:
         """Create the entry; return (EntryID, EntryNumber)."""
@@ -44,8 +40,7 @@ class ExactGeneralJournalAdapter:
             entry["JournalCode"], entry["FinancialYear"], entry["FinancialPeriod"]
         ):
             raise ClosedPeriod(
-                f"Exact Online journal {entry['JournalCode']} is closed for period "
-                f"{entry['FinancialPeriod']}/{entry['FinancialYear']}."
+                entry["JournalCode"], entry["FinancialYear"], entry["FinancialPeriod"]
             )
         created = self.client.create_general_journal_entry(entry)
         return created["EntryID"], _text(created.get("EntryNumber"))

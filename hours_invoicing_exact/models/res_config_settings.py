@@ -13,10 +13,40 @@ DEFAULTED_FIELDS = ("exact_country", "exact_base_url")
 
 
 class ResConfigSettings(models.TransientModel):
-    """Accounting settings, section Exact Online."""
+    """Settings: invoicing of hours, Exact Online, sync mode."""
 
     _inherit = "res.config.settings"
 
+    hie_credit_releases_hours = fields.Boolean(
+        related="company_id.hie_credit_releases_hours", readonly=False,
+    )
+    hie_auto_post_invoices = fields.Boolean(
+        related="company_id.hie_auto_post_invoices", readonly=False,
+    )
+    hie_auto_send_invoices = fields.Boolean(
+        related="company_id.hie_auto_send_invoices", readonly=False,
+    )
+
+    # ------------------------------------------------------------------
+    # Sync mode (memorial entries per day / month)
+    # ------------------------------------------------------------------
+    period_sync_mode = fields.Selection(related="company_id.period_sync_mode", readonly=False)
+    period_sync_journal_ids = fields.Many2many(
+        related="company_id.period_sync_journal_ids", readonly=False
+    )
+    period_exact_journal_code = fields.Char(
+        related="company_id.period_exact_journal_code", readonly=False
+    )
+    period_vat_mode = fields.Selection(related="company_id.period_vat_mode", readonly=False)
+    period_sync_hour = fields.Integer(related="company_id.period_sync_hour", readonly=False)
+    period_grace_days = fields.Integer(related="company_id.period_grace_days", readonly=False)
+    period_closed_policy = fields.Selection(
+        related="company_id.period_closed_policy", readonly=False
+    )
+
+    # ------------------------------------------------------------------
+    # Exact Online
+    # ------------------------------------------------------------------
     exact_connection_id = fields.Many2one(related="company_id.exact_connection_id")
     exact_country = fields.Selection(related=PREFIX + "country", readonly=False)
     exact_base_url = fields.Char(related=PREFIX + "base_url", readonly=False)

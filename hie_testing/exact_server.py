@@ -36,7 +36,9 @@ It speaks the protocol described in the project reference (part A), on
 * fault injection (:meth:`ExactServer.inject`): status codes (500, 503, 429...), a
   timeout after the write was stored, connection resets before or after storing.
 
-Its time is :attr:`ExactServer.clock`, by default a :class:`~..exact.clock.VirtualClock`
+Test tooling, not part of the addon: it is neither shipped in the wheel nor importable at
+run time. Its time is :attr:`ExactServer.clock`, by default a ``VirtualClock`` of the addon's
+``services/exact/clock.py``
 that tests move with ``clock.advance(seconds)`` or share with the client; demos may pass
 a :class:`~..exact.clock.SystemClock`.
 """
@@ -49,13 +51,17 @@ import re
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ..exact.clock import Clock, VirtualClock
+if "hours_invoicing_exact" in sys.modules:  # Odoo-free tests and tools: the bare package
+    from hours_invoicing_exact.services.exact.clock import Clock, VirtualClock
+else:  # inside Odoo
+    from odoo.addons.hours_invoicing_exact.services.exact.clock import Clock, VirtualClock
 
 DEFAULT_DIVISION = 1234
 PAGE_SIZE = 60
