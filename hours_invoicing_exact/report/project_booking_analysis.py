@@ -113,13 +113,12 @@ class ProjectBookingAnalysis(models.Model):
               JOIN project_project p ON p.id = l.booking_project_id
               LEFT JOIN hie_billing_link k ON k.booking_line_id = l.id
               LEFT JOIN account_move m ON m.id = k.move_id
-             CROSS JOIN LATERAL (
-                   SELECT CASE WHEN k.id IS NOT NULL THEN 'invoiced'
-                               WHEN l.is_direct AND p.invoicing_type = 'time_material'
-                               THEN 'to_invoice'
-                               ELSE 'not_billable' END AS billing_status
-             ) s
-            """
+             CROSS JOIN LATERAL (SELECT %s AS billing_status) s
+            """,
+            self.env["hie.billing.link"]._billing_status_sql(
+                SQL("l.booking_project_id"), SQL("k.id"), SQL("p.invoicing_type"),
+                SQL("l.is_direct"),
+            ),
         )
 
     def init(self):

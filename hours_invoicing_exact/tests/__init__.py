@@ -1,5 +1,6 @@
 from . import (
     test_analysis,
+    test_billed_once,
     test_billing_stateful,
     test_booking_gate,
     test_direct_billing,

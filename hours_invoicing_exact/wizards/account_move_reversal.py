@@ -1,0 +1,41 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, models
+from odoo.exceptions import UserError
+
+
+class AccountMoveReversal(models.TransientModel):
+    """Odoo's reversal wizard: "Reverse and create invoice" keeps billed hours billed once."""
+
+    _inherit = "account.move.reversal"
+
+    def reverse_moves(self, is_modify=False):
+        """"Reverse and create invoice" posts a credit note of the whole invoice and makes a
+        draft copy charging the same amounts: the copy takes over the billing links of the
+        invoice it corrects (line by line), so that each hour stays charged on exactly one
+        standing invoice. The plain reversal (full or partial credit note) releases hours
+        when its credit note is posted, see ``account.move._post``."""
+        if not is_modify:
+            return super().reverse_moves(is_modify=is_modify)
+        Link = self.env["hie.billing.link"].sudo()
+        links = Link._read_by_moves(self.move_ids.ids)
+        res = super().reverse_moves(is_modify=is_modify)
+        if links:
+            Link._transfer_to_copies(links, self._hie_copies_by_move())
+        return res
+
+    def _hie_copies_by_move(self):
+        """{reversed invoice id: its new copy}: Odoo creates the copies in two batches, the
+        moves reversed at once, then those whose credit note is posted later (auto-post)."""
+        auto_post = {
+            move.id: self._prepare_default_reversal(move).get("auto_post", "no") != "no"
+            for move in self.move_ids
+        }
+        ordered = self.move_ids.filtered(lambda move: not auto_post[move.id]) \
+            + self.move_ids.filtered(lambda move: auto_post[move.id])
+        copies = self.new_move_ids
+        if len(copies) != len(ordered):
+            raise UserError(_(
+                "The new invoices of the reversal cannot be matched with the invoices they "
+                "correct, so their hours cannot follow. Reverse the invoices one by one."
+            ))
+        return dict(zip(ordered.ids, copies, strict=True))
