@@ -188,13 +188,15 @@ class HieBillingLink(models.Model):
         """Move the links of invoices (``links``: rows of :meth:`_read_by_moves` read before)
         to their corrected copies (Odoo's "Reverse and create invoice"): each invoice line's
         booking lines go to the copy's line at the same place, or to the copy alone when the
-        lines no longer match. The credited originals are marked released."""
+        lines no longer match. The credited originals and their posted credit notes are marked
+        released: resetting one of them to draft would charge the hours a second time."""
         links = [link for link in links if link[2] in copies_by_move]
         if not links:
             return
         originals = self.env["account.move"].browse({link[2] for link in links})
         self._release(link[0] for link in links)
-        originals.sudo().write({"hie_hours_released": True})
+        (originals | originals.reversal_move_ids.filtered(lambda m: m.state == "posted")) \
+            .sudo().write({"hie_hours_released": True})
 
         def product_lines(move):
             return move.invoice_line_ids.filtered(

@@ -16,6 +16,14 @@ class AccountMoveReversal(models.TransientModel):
         when its credit note is posted, see ``account.move._post``."""
         if not is_modify:
             return super().reverse_moves(is_modify=is_modify)
+        released = self.move_ids.filtered("hie_hours_released")
+        if released:
+            raise UserError(_(
+                "Invoice %s cannot be reversed into a new invoice: its hours were made billable "
+                "again when it was cancelled or credited, and may have been invoiced since. "
+                "Reverse it without a new invoice, and invoice the hours anew.",
+                released[0].display_name,
+            ))
         Link = self.env["hie.billing.link"].sudo()
         links = Link._read_by_moves(self.move_ids.ids)
         res = super().reverse_moves(is_modify=is_modify)
