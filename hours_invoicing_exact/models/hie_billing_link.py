@@ -287,7 +287,7 @@ class HieBillingLink(models.Model):
         return [
             "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
             "product_uom_id", "revenue_unit_rate", "revenue_amount", "is_direct",
-            "revenue_override", "revenue_manual", "account_id",
+            "revenue_override", "revenue_manual", "account_id", "move_line_id",
         ]
 
     @api.model

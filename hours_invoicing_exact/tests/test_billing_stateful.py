@@ -23,8 +23,9 @@ REFUSALS = (UserError, AccessError, ValidationError)
 # the fields of a booking line the walk writes and imports, with the lock's protected ones
 PROTECTED = ("date", "project_id", "employee_id", "product_id", "unit_amount",
              "revenue_amount", "revenue_unit_rate", "is_direct", "revenue_override",
-             "revenue_manual", "account_id", "product_uom_id", "task_id")
+             "revenue_manual", "account_id", "product_uom_id", "task_id", "move_line_id")
 LINK = ("invoice_id", "invoice_line_id", "billing_status")
+models_magic = {"id", "display_name", "create_uid", "create_date", "write_uid", "write_date"}
 
 
 class _Undo(Exception):
@@ -283,6 +284,7 @@ class TestNeverBilledTwice(HieCase):
             "account_id": rnd.choice(self.projects).account_id.id,
             "product_uom_id": self.uom_day.id,
             "task_id": False,
+            "move_line_id": rnd.choice([False, *moves.invoice_line_ids.ids]),
             "amount": -7.0,
             "invoice_id": rnd.choice([False] + moves.ids),
             "invoice_line_id": rnd.choice(
@@ -313,6 +315,41 @@ class TestNeverBilledTwice(HieCase):
         env = self._actor_env(rnd)
         line.with_env(env).write({fname: value})
         self.assertFalse(must_refuse, f"{env.user.login} wrote {fname}={value!r} on {line}")
+
+    def _any_value(self, rnd, line, field):
+        """A random value for any field of a booking line (None: not written)."""
+        if field.type in ("char", "text"):
+            return f"x{rnd.randint(1, 99)}"
+        if field.type in ("float", "monetary", "integer"):
+            return (line[field.name] or 0) + rnd.choice([1, 2])
+        if field.type == "boolean":
+            return not line[field.name]
+        if field.type == "date":
+            return f"2026-01-{rnd.randint(1, 28):02d}"
+        if field.type == "selection":
+            return rnd.choice([False, *field.get_values(self.env)])
+        if field.type == "many2one":
+            ids = self.env[field.comodel_name].sudo().search([], limit=10).ids
+            return rnd.choice([False, line[field.name].id, *ids])
+        return None
+
+    def write_any_field(self, rnd):
+        """Any field Odoo lets a client write (stored, computed, related)."""
+        line = self._pick_line(rnd)
+        if not line:
+            return
+        fields = [field for name, field in sorted(line._fields.items())
+                  if name not in models_magic and field.type in (
+                      "char", "text", "float", "monetary", "integer", "boolean", "date",
+                      "selection", "many2one")]
+        field = rnd.choice(fields)
+        value = self._any_value(rnd, line, field)
+        must_refuse = self._changes(line, field.name, value) and (
+            field.name in LINK or (line.invoice_id and field.name in PROTECTED))
+        env = self._actor_env(rnd)
+        line.with_env(env).write({field.name: value})
+        self.assertFalse(must_refuse,
+                         f"{env.user.login} wrote {field.name}={value!r} on {line}")
 
     def import_field(self, rnd):
         line = self._pick_line(rnd)
@@ -373,6 +410,7 @@ class TestNeverBilledTwice(HieCase):
                 for line_id in line_ids:
                     charged_on[line_id].add(move_id)
         protected = [fname for fname in PROTECTED if fname != "task_id"]
+        protected += ["booking_project_id", "booking_kind", "company_id"]
         billed_values = {}
         for line in lines:
             on = charged_on[line.id]
@@ -401,6 +439,8 @@ class TestNeverBilledTwice(HieCase):
                     == "time_material"
                 self.assertEqual(line.billing_status,
                                  "to_invoice" if direct else "not_billable", msg)
+        left = set(self.billed_values) - set(lines.ids)
+        self.assertFalse(left, f"{label}: billed lines left their project or were deleted")
         self.billed_values = billed_values
         for move in invoices.filtered("hie_hours_released"):
             self.assertFalse(move.hie_booking_line_ids, f"{label}: released {move.name}")
@@ -429,7 +469,8 @@ class TestNeverBilledTwice(HieCase):
             (self.book, 5), (self.book_costs, 1), (self.invoice, 3), (self.link_existing, 2),
             (self.post, 3), (self.cancel, 1), (self.reset_to_draft, 1), (self.delete_draft, 1),
             (self.delete_invoice_line, 1), (self.reverse, 3), (self.write_field, 4),
-            (self.import_field, 2), (self.delete_line, 1), (self.copy_line, 1),
+            (self.write_any_field, 3), (self.import_field, 2), (self.delete_line, 1),
+            (self.copy_line, 1),
         ]
         population = [step for step, weight in steps for _i in range(weight)]
         done = defaultdict(int)
