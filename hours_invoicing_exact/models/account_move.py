@@ -2,7 +2,6 @@
 from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError
 
 
 class AccountMove(models.Model):
@@ -79,52 +78,30 @@ class AccountMove(models.Model):
             move.hie_hours_appendix = any(move.hie_project_ids.mapped("invoice_hours_appendix"))
 
     # ------------------------------------------------------------------
-    # Release of billed booking lines
+    # Release of billed booking lines (the rules: hie.billing.link)
     # ------------------------------------------------------------------
-    def _hie_release_hours(self, mark=True):
-        self.env["hie.billing.link"]._release_moves(self, mark=mark)
+    def write(self, vals):
+        self.env["hie.billing.link"]._check_released_write(self, vals)
+        return super().write(vals)
 
     def unlink(self):
-        self._hie_release_hours(mark=False)
+        self.env["hie.billing.link"]._release_moves(self, mark=False)
         return super().unlink()
 
     def button_cancel(self):
         res = super().button_cancel()
-        self.filtered(lambda move: move.state == "cancel")._hie_release_hours()
+        self.env["hie.billing.link"]._release_moves(
+            self.filtered(lambda move: move.state == "cancel"))
         return res
 
     def button_draft(self):
-        released = self.filtered("hie_hours_released")
-        if released:
-            raise UserError(_(
-                "Invoice %s cannot be reset to draft: its hours were made billable again when it "
-                "was cancelled or credited, and may have been invoiced since. Invoice the hours "
-                "anew instead.",
-                released[0].display_name,
-            ))
+        self.env["hie.billing.link"]._check_can_reopen(self)
         return super().button_draft()
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
-        refunds = posted.filtered(
-            lambda move: move.move_type == "out_refund" and move.reversed_entry_id
-        )
-        if refunds:
-            refunds.reversed_entry_id._hie_release_if_fully_credited()
+        self.env["hie.billing.link"]._release_credited(posted)
         return posted
-
-    def _hie_release_if_fully_credited(self):
-        """A posted invoice that its posted credit notes fully credit releases its hours when
-        the company says credited hours become billable again; otherwise they stay billed
-        (written off). Partial credit notes never release hours."""
-        Link = self.env["hie.billing.link"]
-        for move in self.filtered(lambda m: m.state == "posted" and not m.hie_hours_released):
-            if not Link._is_fully_credited(move) or not move.company_id.hie_credit_releases_hours:
-                continue
-            move._hie_release_hours()
-            move.reversal_move_ids.filtered(lambda m: m.state == "posted").write(
-                {"hie_hours_released": True}
-            )
 
     # ------------------------------------------------------------------
     # Actions

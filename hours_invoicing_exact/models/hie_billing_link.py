@@ -181,7 +181,52 @@ class HieBillingLink(models.Model):
         if mark:
             billed = moves.browse({link[2] for link in links})
             billed |= moves.filtered(lambda m: m.invoice_line_ids.filtered("hie_bills_hours"))
-            billed.sudo().write({"hie_hours_released": True})
+            self._mark_released(billed)
+
+    @api.model
+    def _release_credited(self, credit_notes):
+        """Posting credit notes: an invoice that its posted credit notes fully credit
+        releases its hours when the company says credited hours become billable again;
+        otherwise they stay billed (written off). Partial credit notes never release hours.
+        Invoice and credit notes are then marked released."""
+        invoices = credit_notes.filtered(
+            lambda move: move.move_type == "out_refund" and move.state == "posted"
+        ).reversed_entry_id
+        for move in invoices.filtered(lambda m: m.state == "posted" and not m.hie_hours_released):
+            if self._is_fully_credited(move) and move.company_id.hie_credit_releases_hours:
+                self._release_moves(move)
+                self._mark_released(
+                    move.reversal_move_ids.filtered(lambda m: m.state == "posted"))
+
+    @api.model
+    def _mark_released(self, moves):
+        """Mark invoices (and credit notes) whose hours were released: only here."""
+        moves.sudo().with_context(hie_mark_released=True).write({"hie_hours_released": True})
+
+    @api.model
+    def _check_released_write(self, moves, vals):
+        """``hie_hours_released`` is set by a release only, and never cleared: clearing it
+        would let the invoice be reset to draft and bill its hours a second time."""
+        if "hie_hours_released" in vals and not self.env.context.get("hie_mark_released") \
+                and any(move.hie_hours_released != bool(vals["hie_hours_released"])
+                        for move in moves):
+            raise UserError(_(
+                "Whether the hours of an invoice were released is set by cancelling, crediting "
+                "or correcting it, and cannot be changed by hand."
+            ))
+
+    @api.model
+    def _check_can_reopen(self, moves):
+        """An invoice whose hours were released (cancelled, credited, corrected) is never
+        reset to draft: its hours may have been invoiced since."""
+        released = moves.filtered("hie_hours_released")
+        if released:
+            raise UserError(_(
+                "Invoice %s cannot be reset to draft: its hours were made billable again when it "
+                "was cancelled or credited, and may have been invoiced since. Invoice the hours "
+                "anew instead.",
+                released[0].display_name,
+            ))
 
     @api.model
     def _transfer_to_copies(self, links, copies_by_move):
@@ -195,8 +240,8 @@ class HieBillingLink(models.Model):
             return
         originals = self.env["account.move"].browse({link[2] for link in links})
         self._release(link[0] for link in links)
-        (originals | originals.reversal_move_ids.filtered(lambda m: m.state == "posted")) \
-            .sudo().write({"hie_hours_released": True})
+        self._mark_released(
+            originals | originals.reversal_move_ids.filtered(lambda m: m.state == "posted"))
 
         def product_lines(move):
             return move.invoice_line_ids.filtered(
@@ -288,6 +333,7 @@ class HieBillingLink(models.Model):
             "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
             "product_uom_id", "revenue_unit_rate", "revenue_amount", "is_direct",
             "revenue_override", "revenue_manual", "account_id", "move_line_id",
+            "booking_project_id", "booking_kind", "company_id",
         ]
 
     @api.model

@@ -153,6 +153,13 @@ class TestBilledOnce(HieCase):
         again = self._invoice_hours(line)
         with self.assertRefused(UserError, "cannot be reset to draft"):
             hand.button_draft()
+        # nor by clearing the mark first, as an invoicing user over RPC
+        invoicer = new_test_user(
+            self.env, login="hie_invoicer",
+            groups="base.group_user,account.group_account_invoice",
+        )
+        with self.assertRefused(UserError, "cannot be changed by hand"):
+            hand.with_user(invoicer).write({"hie_hours_released": False})
         self.assertEqual(self._charges(line), again)
 
     def test_hand_made_invoice_credited_cannot_be_reset(self):
