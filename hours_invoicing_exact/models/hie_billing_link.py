@@ -8,6 +8,9 @@ from odoo.tools import SQL, create_index, mute_logger
 
 # The booking line fields read from this table: never written on a booking line
 LINK_FIELDS = ("invoice_id", "invoice_line_id")
+# What a booking line is billed as: computed until it is billed, then kept
+BILLED_AS = ("revenue_amount", "revenue_unit_rate", "revenue_source", "revenue_agreement_id",
+             "is_direct")
 
 
 class HieBillingLink(models.Model):
@@ -136,6 +139,8 @@ class HieBillingLink(models.Model):
         if not links:
             return
         self.flush_model()
+        # lines are billed at the revenue they have now: billed lines are not recomputed
+        self.env["account.analytic.line"].flush_model(BILLED_AS)
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
