@@ -21,8 +21,16 @@ addons="$ODOO_SRC/odoo/addons"
 args=(--addons-path "$addons,$here" -d "$db" --db_host "$PGHOST"
       --http-interface 127.0.0.1 --http-port "${HIE_PORT:-8069}")
 if ! psql -X -qtA -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
-  log "creating database $db with hours_invoicing_exact and demo data (a few minutes)"
-  "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${args[@]}" -i hours_invoicing_exact --stop-after-init
+  # A Dutch main company, as in the tests: the database is copied from the test template
+  # (base first, the company made Dutch, then accounting: Dutch chart, EUR, BTW; built once,
+  # a few minutes), then the addon and its demo data are installed into the copy.
+  log "creating database $db: Dutch company, hours_invoicing_exact and demo data (a few minutes)"
+  "$VENV/bin/python" - "$here/scripts" "$db" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import run_tests
+run_tests.database_from_template(sys.argv[2])
+PY
 else
   "$VENV/bin/python" "$ODOO_SRC/odoo-bin" "${args[@]}" -u hours_invoicing_exact --stop-after-init
 fi

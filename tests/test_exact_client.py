@@ -382,3 +382,10 @@ def test_financial_periods_are_calendar_months_or_the_divisions_own(server, clie
     periods = client.financial_periods(2023, 2025)
     assert [(p["year"], p["period"], p["start"], p["end"]) for p in periods] == table
     assert client.financial_periods(2025, 2026) == []
+
+
+def test_me_is_read_from_current_me_without_division(server, client):
+    # accounting-apis.md A2: GET {host}/api/v1/current/Me (not /api/v1/current/current/Me)
+    me = client.me()
+    assert me["CurrentDivision"] == client.division
+    assert server.calls[("GET", "current/Me")] == 1 and server.statuses[404] == 0

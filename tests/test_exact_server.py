@@ -10,6 +10,8 @@ from hours_invoicing_exact.services.testing.exact_server import (
     DEFAULT_DIVISION,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
+    SECOND_REVENUE_ACCOUNT_ID,
+    VAT_HIGH_ACCOUNT_ID,
     ExactServer,
     FilterParser,
     ODataError,
@@ -183,6 +185,7 @@ def test_filter_parser_forms():
 
 
 def test_sales_entry_get_requires_select(server, http):
+    # A4 "$select": Exact refuses unbounded GETs on these endpoints with a 400
     url = server.base_url + API + "/salesentry/SalesEntries"
     answer = http.get(url, timeout=5)
     assert answer.status_code == 400
@@ -212,6 +215,7 @@ def test_post_sales_entry_and_business_errors(server, http):
         answer = http.post(url, json=body, timeout=5)
         assert answer.status_code == 500
         assert answer.json() == {"error": {"code": "", "message": {"lang": "", "value": text}}}
+    # A5 / C4: a closed period refuses the entry (pre-check: JournalStatusByFinancialPeriod)
     server.close_period("70", 2024, 1)
     closed = http.post(url, json=sales_entry("INV2"), timeout=5)
     assert closed.status_code == 500
@@ -220,6 +224,8 @@ def test_post_sales_entry_and_business_errors(server, http):
 
 
 def test_general_journal_entry_must_balance(server, http):
+    # A4 GeneralJournalEntries: the sign of AmountFC carries the side; lines (with the VAT Exact
+    # generates) must sum to zero, else a business error (A5: business errors are HTTP 500)
     url = server.base_url + API + "/generaljournalentry/GeneralJournalEntries"
     lines = [
         {"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -50.0},
@@ -269,3 +275,120 @@ def test_port_zero_picks_a_free_port():
         host, port = first.base_url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=2):
             pass
+
+
+# -- strictness: the server refuses what Exact refuses (each rule cites accounting-apis.md) ----
+
+
+def test_current_me_has_no_division_in_path_and_wrong_paths_are_404(server, http):
+    # A2: GET {host}/api/v1/current/Me
+    me = http.get(server.base_url + "/api/v1/current/Me",
+                  params={"$select": "CurrentDivision"}, timeout=5)
+    assert me.status_code == 200
+    assert me.json()["d"]["results"] == [{"CurrentDivision": DEFAULT_DIVISION}]
+    for wrong in ("/api/v1/current/current/Me", f"{API}/current/Me", "/api/v1/current/crm/Accounts",
+                  f"{API}/crm/Acounts", "/api/v2/1234/crm/Accounts", "/api/v1/Me"):
+        answer = http.get(server.base_url + wrong, params={"$select": "ID"}, timeout=5)
+        assert answer.status_code == 404, wrong
+        assert "not found" in answer.json()["error"]["message"]["value"]
+    assert http.post(server.base_url + API + "/crm/Nope", json={}, timeout=5).status_code == 404
+
+
+def test_select_rule_on_general_journal_entries(server, http):
+    # A4 "$select": GeneralJournalEntries refuse an unbounded GET with Exact's message
+    for resource in ("generaljournalentry/GeneralJournalEntries",
+                     "generaljournalentry/GeneralJournalEntryLines"):
+        answer = http.get(f"{server.base_url}{API}/{resource}", timeout=5)
+        assert answer.status_code == 400
+        assert answer.json()["error"]["message"]["value"] == (
+            "Please add a $select or a $top=1 statement to the query string.")
+        assert http.get(f"{server.base_url}{API}/{resource}", params={"$top": "1"},
+                        timeout=5).status_code == 200
+        assert http.get(f"{server.base_url}{API}/{resource}", params={"$select": "EntryID"},
+                        timeout=5).status_code == 200
+
+
+def test_unknown_properties_are_refused(server, http):
+    # A4 field lists, A5: format errors are 400; nothing is stored
+    url = server.base_url + API + "/salesentry/SalesEntries"
+    header = http.post(url, json=sales_entry(YourReference="X"), timeout=5)
+    assert header.status_code == 400
+    assert "'YourReference'" in header.json()["error"]["message"]["value"]
+    line = sales_entry(SalesEntryLines=[{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": 1.0,
+                                         "VATAmount": 0.21}])
+    answer = http.post(url, json=line, timeout=5)
+    assert answer.status_code == 400
+    assert "'VATAmount'" in answer.json()["error"]["message"]["value"]
+    journal = http.post(server.base_url + API + "/generaljournalentry/GeneralJournalEntries",
+                        json={"JournalCode": "90", "Debit": 1,
+                              "GeneralJournalEntryLines": []}, timeout=5)
+    assert journal.status_code == 400
+    account = http.post(server.base_url + API + "/crm/Accounts",
+                        json={"Name": "X", "KvK": "1"}, timeout=5)
+    assert account.status_code == 400
+    assert server.sales_entries == [] and server.general_journal_entries == []
+
+
+def test_sales_entry_vat_computed_per_line_half_up_or_taken_from_vat_amount(server, http):
+    # A4 SalesEntries: VATAmountFC overrides the VAT Exact computes per line
+    url = server.base_url + API + "/salesentry/SalesEntries"
+    lines = [{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": 0.50, "VATCode": "2"},
+             {"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": 0.50, "VATCode": "2"}]
+    computed = http.post(url, json=sales_entry("C1", SalesEntryLines=lines), timeout=5).json()
+    # 0.105 rounds half up to 0.11 per line (a float round would give 0.1)
+    assert computed["d"]["VATAmountFC"] == 0.22 and computed["d"]["AmountFC"] == 1.22
+    lines[1]["VATAmountFC"] = 0.10
+    given = http.post(url, json=sales_entry("C2", SalesEntryLines=lines), timeout=5).json()
+    assert given["d"]["VATAmountFC"] == 0.21 and given["d"]["AmountFC"] == 1.21
+
+
+def test_duplicate_entry_number_refused(server, http):
+    # A4: EntryNumber may be given; A5: duplicates refused (text UNCONFIRMED) as a 500
+    url = server.base_url + API + "/salesentry/SalesEntries"
+    assert http.post(url, json=sales_entry("D1", EntryNumber=7), timeout=5).status_code == 201
+    again = http.post(url, json=sales_entry("D2", EntryNumber=7), timeout=5)
+    assert again.status_code == 500
+    assert "already exists" in again.json()["error"]["message"]["value"]
+    # numbers Exact hands out skip the one taken
+    numbers = [http.post(url, json=sales_entry(f"N{i}"), timeout=5).json()["d"]["EntryNumber"]
+               for i in range(8)]
+    assert 7 not in numbers and len(set(numbers)) == 8
+
+
+def test_general_journal_entry_closed_period_refused(server, http):
+    # A5 / C4: closed period -> business error, nothing stored
+    url = server.base_url + API + "/generaljournalentry/GeneralJournalEntries"
+    server.close_period("90", 2024, 2)
+    body = {"JournalCode": "90", "FinancialYear": 2024, "FinancialPeriod": 2,
+            "GeneralJournalEntryLines": [
+                {"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -50.0},
+                {"GLAccount": RECEIVABLE_ACCOUNT_ID, "AmountFC": 50.0}]}
+    answer = http.post(url, json=body, timeout=5)
+    assert answer.status_code == 500 and "closed" in answer.json()["error"]["message"]["value"]
+    assert server.general_journal_entries == [] and server.general_journal_entry_lines == []
+
+
+def test_general_journal_entry_generates_vat_line_on_vat_account(server, http):
+    # A4 GeneralJournalEntries: VAT lines are generated automatically, on the code's GLToPay
+    url = server.base_url + API + "/generaljournalentry/GeneralJournalEntries"
+    body = {"JournalCode": "90", "FinancialYear": 2024, "FinancialPeriod": 3,
+            "GeneralJournalEntryLines": [
+                {"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -100.0, "VATCode": "2",
+                 "Description": "M1"},
+                {"GLAccount": SECOND_REVENUE_ACCOUNT_ID, "AmountFC": -0.5, "VATCode": "2",
+                 "AmountVATFC": -0.1, "Description": "M1"},
+                {"GLAccount": RECEIVABLE_ACCOUNT_ID, "AmountFC": 121.6, "Description": "M1"}]}
+    created = http.post(url, json=body, timeout=5)
+    assert created.status_code == 201, created.text
+    rows = http.get(server.base_url + API + "/generaljournalentry/GeneralJournalEntryLines",
+                    params={"$select": "GLAccount,AmountFC,VATCode,AmountVATFC"},
+                    timeout=5).json()["d"]["results"]
+    vat_rows = [row for row in rows if row["GLAccount"] == VAT_HIGH_ACCOUNT_ID]
+    assert sorted(row["AmountFC"] for row in vat_rows) == [-21.0, -0.1]
+    assert round(sum(row["AmountFC"] for row in rows), 2) == 0.0  # the ledger balances
+    base = [row for row in rows if row["GLAccount"] == REVENUE_ACCOUNT_ID]
+    assert base == [{"GLAccount": REVENUE_ACCOUNT_ID, "AmountFC": -100.0, "VATCode": "2",
+                     "AmountVATFC": -21.0}]
+    # the VAT generated counts in the balance check: without it the entry is refused
+    body["GeneralJournalEntryLines"][2]["AmountFC"] = 100.5
+    assert http.post(url, json=body, timeout=5).status_code == 500

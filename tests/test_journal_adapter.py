@@ -16,6 +16,7 @@ from hours_invoicing_exact.services.testing.exact_server import (
     CUSTOMER_ID,
     RECEIVABLE_ACCOUNT_ID,
     REVENUE_ACCOUNT_ID,
+    VAT_HIGH_ACCOUNT_ID,
     ExactServer,
 )
 
@@ -61,7 +62,10 @@ def test_entry_with_odoo_vat_is_accepted_and_found_again(server, client):
     reference, body = payload(dt.date(2024, 3, 1))
     entry_id, number = adapter.post(body)
     lines = adapter.read_lines([entry_id])
-    assert sorted((x["AmountFC"], x["AmountVATFC"]) for x in lines) == [(-0.21, -0.03), (0.24, 0)]
+    assert sorted((x["AmountFC"], x["AmountVATFC"]) for x in lines) == [
+        (-0.21, -0.03), (-0.03, 0), (0.24, 0)]
+    # the VAT line Exact generates sits on the VAT code's own G/L account
+    assert [x["GLAccount"] for x in lines if x["AmountFC"] == -0.03] == [VAT_HIGH_ACCOUNT_ID]
     assert adapter.lookup([reference, "ACME-90-2024-04-1"]) == {reference: (entry_id, number)}
 
 

@@ -240,7 +240,7 @@ class AccountAnalyticLine(models.Model):
 
     @api.depends(
         "booking_project_id", "booking_kind", "unit_amount", "employee_id",
-        "product_id", "revenue_override", "revenue_manual",
+        "product_id", "revenue_override", "revenue_manual", "company_id",
     )
     def _compute_revenue(self):
         """Resolve revenue for the whole batch with a fixed number of queries.
@@ -256,16 +256,19 @@ class AccountAnalyticLine(models.Model):
             self._hie_assign(fnames, ((line, (0.0, 0.0, False, False)) for line in self))
             return
         agreements_by_scope = self._hie_load_agreements(booked)
-        scopes = {
-            project.id: (
-                agreements_by_scope.get(("project", project.id), ()),
+        principals = {project.id: project.partner_id.commercial_partner_id.id
+                      for project in booked}
+
+        def scope(project_id, company_id):
+            # only the agreements of the line's own company price it
+            return (
+                agreements_by_scope.get(("project", project_id), {}).get(company_id, ()),
                 agreements_by_scope.get(
-                    ("partner", project.partner_id.commercial_partner_id.id), ()),
+                    ("partner", principals[project_id]), {}).get(company_id, ()),
             )
-            for project in booked
-        }
+
         facts_key, facts = self._hie_facts_builder()
-        resolved = {}  # lines of a batch mostly repeat a few (project, facts) pairs
+        resolved = {}  # lines of a batch mostly repeat a few (project, company, facts) keys
         values = []
         for line in self:
             project_id = line.booking_project_id.id
@@ -274,9 +277,9 @@ class AccountAnalyticLine(models.Model):
                 continue
             if line.invoice_id:
                 continue  # invoiced lines keep the revenue they were invoiced at
-            key = (project_id, facts_key(line))
+            key = (project_id, line.company_id.id, facts_key(line))
             if key not in resolved:
-                resolution = rates.resolve(facts(key[1]), *scopes[project_id])
+                resolution = rates.resolve(facts(key[2]), *scope(project_id, key[1]))
                 resolved[key] = (resolution.revenue, resolution.unit_rate, resolution.source,
                                  resolution.agreement_id or False)
             values.append((line, resolved[key]))
@@ -285,7 +288,8 @@ class AccountAnalyticLine(models.Model):
     @api.model
     def _hie_load_agreements(self, projects):
         """Active agreements of the projects and their principals, as plain data, keyed by
-        ``("project", id)`` and ``("partner", id)``.
+        ``("project", id)`` and ``("partner", id)``, then by the agreement's company id: a
+        line is priced only by the agreements of its own company.
 
         They are kept for the rest of the transaction (dropped on any change of an
         agreement, and on rollback), so that computing the revenue of a large batch, which
@@ -297,8 +301,8 @@ class AccountAnalyticLine(models.Model):
         project_ids = [pid for pid in projects.ids if ("project", pid) not in memo]
         partner_ids = [pid for pid in principals.ids if ("partner", pid) not in memo]
         if project_ids or partner_ids:
-            memo.update({("project", pid): [] for pid in project_ids})
-            memo.update({("partner", pid): [] for pid in partner_ids})
+            memo.update({("project", pid): {} for pid in project_ids})
+            memo.update({("partner", pid): {} for pid in partner_ids})
             agreements = self.env["project.rate.agreement"].sudo().search([
                 "|", ("project_id", "in", project_ids), ("partner_id", "in", partner_ids),
             ])
@@ -307,7 +311,9 @@ class AccountAnalyticLine(models.Model):
                     ("project", agreement.project_id.id) if agreement.project_id
                     else ("partner", agreement.partner_id.id)
                 )
-                memo[key].append(agreement._to_rate_agreement())
+                memo[key].setdefault(agreement.company_id.id, []).append(
+                    agreement._to_rate_agreement()
+                )
         return memo
 
     def _hie_facts_builder(self):

@@ -71,6 +71,7 @@ class AccountingConnection(models.Model):
         string="Base URL",
         compute="_compute_base_url",
         store=True,
+        precompute=True,  # required: known before the INSERT of a connection made bare
         readonly=False,
         required=True,
         help="Exact Online host of the country; point it to a local server for tests and demos.",
@@ -147,6 +148,7 @@ class AccountingConnection(models.Model):
         for connection in self:
             connection.base_url = EXACT_HOSTS.get(connection.country or "nl")
 
+    @api.depends("company_id")
     def _compute_redirect_uri(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for connection in self:
@@ -521,10 +523,30 @@ class AccountingConnection(models.Model):
         if self.env.uid != SUPERUSER_ID and not self.env.user.has_group(MANAGER_GROUP):
             raise AccessError(_("Only accounting managers may manage the Exact Online link."))
 
+    def _check_can_connect(self):
+        """Raise a UserError telling the manager what is missing before Exact is asked."""
+        self.ensure_one()
+        connection = self.sudo()
+        if not connection.client_id or not connection.client_secret:
+            raise UserError(_(
+                "Fill in the Client ID and Client secret of your Exact Online app first, then "
+                "save. You find them in Exact Online's App Center (apps.exactonline.com): "
+                "Manage apps, register an app with the Redirect URI %(uri)s, and open the "
+                "app to read its Client ID and Client secret.", uri=connection.redirect_uri))
+        if connection.base_url in EXACT_HOSTS.values() and not (
+            connection.redirect_uri or ""
+        ).startswith("https://"):
+            raise UserError(_(
+                "Exact Online only accepts an HTTPS redirect URI, and this Odoo's is %(uri)s. "
+                "Make Odoo reachable over HTTPS (set the system parameter web.base.url to its "
+                "https:// address), register the new Redirect URI in Exact's App Center, "
+                "then connect again.", uri=connection.redirect_uri))
+
     def action_connect(self):
         """Open the Connect URL: the Odoo controller that starts the consent."""
         self.ensure_one()
         self._check_manager()
+        self._check_can_connect()
         return {
             "type": "ir.actions.act_url",
             "url": f"{CONNECT_PATH}/{self.id}",
@@ -535,6 +557,7 @@ class AccountingConnection(models.Model):
         """Store a fresh ``state`` and return Exact's authorize URL."""
         self.ensure_one()
         self._check_manager()
+        self._check_can_connect()
         state = secrets.token_urlsafe(24)
         self.sudo().oauth_state = state
         return self._get_oauth_client().authorize_url(state)

@@ -138,6 +138,7 @@ class HieBillingLink(models.Model):
         links = [link for link in links if link[2]]
         if not links:
             return
+        self._check_link_companies(links)
         self.flush_model()
         # lines are billed at the revenue they have now: billed lines are not recomputed
         self.env["account.analytic.line"].flush_model(BILLED_AS)
@@ -162,6 +163,36 @@ class HieBillingLink(models.Model):
                 "billed by then are left out."
             )) from exc
         self._links_changed(links)
+
+    @api.model
+    def _check_link_companies(self, links):
+        """A booking line is billed only on an invoice of its own company: refuse links
+        (``(booking line id, invoice line id, invoice id)``) that cross companies, whatever
+        path makes them (one query for the batch)."""
+        self.env["account.analytic.line"].flush_model(["company_id"])
+        self.env["account.move"].flush_model(["company_id"])
+        self.env.cr.execute(
+            """
+            SELECT l.id, m.id
+              FROM unnest(%s::int[], %s::int[]) AS k(line_id, move_id)
+              JOIN account_analytic_line l ON l.id = k.line_id
+              JOIN account_move m ON m.id = k.move_id
+             WHERE l.company_id != m.company_id
+             LIMIT 1
+            """,
+            ([link[0] for link in links], [link[2] for link in links]),
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            line = self.env["account.analytic.line"].sudo().browse(row[0])
+            move = self.env["account.move"].sudo().browse(row[1])
+            raise UserError(_(
+                "The booking line “%(line)s” of %(date)s belongs to %(line_company)s and cannot "
+                "be billed on invoice %(invoice)s of %(invoice_company)s: hours are invoiced "
+                "in their own company.",
+                line=line.name or "", date=line.date, line_company=line.company_id.name,
+                invoice=move.display_name, invoice_company=move.company_id.name,
+            ))
 
     @api.model
     def _release(self, line_ids):

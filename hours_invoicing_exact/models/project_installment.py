@@ -35,7 +35,18 @@ class ProjectInstallment(models.Model):
         check_company=True,
         domain="[('invoicing_type', '=', 'fixed_price')]",
     )
-    company_id = fields.Many2one(related="project_id.company_id", store=True, index=True)
+    # The project's company, else the company the term was planned in: a term of a project
+    # without a company is still one company's invoice (never the scheduled action's
+    # company by chance).
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        compute="_compute_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        required=True,
+        index=True,
+    )
     currency_id = fields.Many2one(related="project_id.currency_id")
     sequence = fields.Integer(default=10)
     name = fields.Char(
@@ -84,6 +95,13 @@ class ProjectInstallment(models.Model):
     # ------------------------------------------------------------------
     # Computes and constraints
     # ------------------------------------------------------------------
+    @api.depends("project_id.company_id")
+    def _compute_company_id(self):
+        for term in self:
+            term.company_id = (
+                term.project_id.company_id or term.company_id or self.env.company
+            )
+
     @api.depends("amount_type", "percentage", "fixed_amount", "project_id.contract_sum")
     def _compute_amount(self):
         for term in self:
@@ -210,7 +228,7 @@ class ProjectInstallment(models.Model):
         project = self.project_id
         return {
             "move_type": "out_invoice",
-            "company_id": (self.company_id or self.env.company).id,
+            "company_id": self.company_id.id,
             "partner_id": project.invoice_partner_id.id,
             "invoice_date": fields.Date.context_today(self),
             "invoice_origin": project.display_name,
@@ -229,8 +247,7 @@ class ProjectInstallment(models.Model):
                     "“%(project)s”: %(reason)s.",
                     term=term.name, project=term.project_id.display_name, reason=reason,
                 ))
-            company = term.company_id or self.env.company
-            move = self.env["account.move"].with_company(company).create(
+            move = self.env["account.move"].with_company(term.company_id).create(
                 term._prepare_invoice_vals()
             )
             term._hie_ensure_tax(move)
@@ -287,9 +304,7 @@ class ProjectInstallment(models.Model):
         for term in terms:
             try:
                 with self.env.cr.savepoint():
-                    done |= term.with_company(
-                        term.company_id or self.env.company
-                    )._create_invoices()
+                    done |= term.with_company(term.company_id)._create_invoices()
             except (UserError, ValidationError) as error:
                 _logger.warning(
                     "Installment term %s (project %s) not invoiced: %s",

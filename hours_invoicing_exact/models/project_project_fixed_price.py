@@ -38,6 +38,7 @@ class ProjectProject(models.Model):
     installment_invoice_count = fields.Integer(compute="_compute_installment_figures")
 
     @api.depends("installment_ids.amount", "contract_sum", "installment_ids.invoice_id.state")
+    @api.depends_context("allowed_company_ids")
     def _compute_installment_figures(self):
         invoiced = self._hie_get_installment_invoiced()
         for project in self:
@@ -56,7 +57,9 @@ class ProjectProject(models.Model):
         if not ids:
             return {}
         terms = self.env["project.installment"].sudo().search_fetch(
-            [("project_id", "in", ids), ("invoice_id", "!=", False)],
+            # the terms of the companies the user works in (their invoices are theirs)
+            [("project_id", "in", ids), ("invoice_id", "!=", False),
+             ("company_id", "in", self.env.companies.ids)],
             ["project_id", "invoice_id"],
         )
         project_by_move = {term.invoice_id.id: term.project_id.id for term in terms}

@@ -68,7 +68,9 @@ class ProjectProject(models.Model):
     def _hie_create_invoices(self, date_to, grouping="project", invoice_date=None,
                              journal=None, *, line_ids=None):
         """Create draft customer invoices for the unbilled booking lines of these projects up
-        to ``date_to`` (included).
+        to ``date_to`` (included), of the company this runs in (``self.env.company``) only:
+        a line is invoiced in its own company, never on another company's invoice (a project
+        without a company has lines of several companies; each company invoices its own).
 
         :param grouping: ``"project"`` (one invoice per project) or ``"debtor"`` (one invoice
             per invoice debtor, across projects)
@@ -80,6 +82,7 @@ class ProjectProject(models.Model):
         date_to = fields.Date.to_date(date_to)
         domain = self._hie_billable_domain() + [
             ("booking_project_id", "in", self.ids),
+            ("company_id", "=", self.env.company.id),
             ("date", "<=", date_to),
         ]
         if line_ids is not None:
@@ -183,9 +186,10 @@ class ProjectProject(models.Model):
         partner = project.invoice_partner_id or project.partner_id
         if not partner:
             raise UserError(_("Project “%s” has no invoice debtor.", project.display_name))
+        # the lines invoiced are those of the company invoicing (see _hie_create_invoices)
         if grouping == "project":
-            return (project.company_id or self.env.company, partner, project)
-        return (project.company_id or self.env.company, partner, project.currency_id)
+            return (self.env.company, partner, project)
+        return (self.env.company, partner, project.currency_id)
 
     @api.model
     def _hie_line_specs(self, project, product, employee, rate, uom, kind, qty, revenue, ids,
@@ -314,16 +318,18 @@ class ProjectProject(models.Model):
     @api.model
     def _cron_hie_invoice_projects(self):
         """Invoice the time & material projects whose invoicing frequency is due, for the
-        closed period; post and e-mail the invoices when the company says so."""
+        closed period; post and e-mail the invoices when the company says so.
+
+        Each company invoices the lines of its own company (the booking line's company, not
+        the project's: a project without a company has lines of several companies), in
+        that company, with that company's settings."""
         today = fields.Date.context_today(self)
         projects = self.search([
             ("invoicing_type", "=", "time_material"),
             ("project_status", "in", INVOICEABLE_STATUSES),
             ("invoicing_frequency", "in", ("weekly", "monthly")),
         ])
-        for (company, frequency), group in projects.grouped(
-            lambda p: (p.company_id or self.env.company, p.invoicing_frequency)
-        ).items():
+        for (company, frequency), group in self._hie_group_by_line_company(projects).items():
             date_to = self._hie_closed_period_end(frequency, today)
             moves = group.with_company(company)._hie_create_invoices(date_to)
             _logger.info("Automatic invoicing: %s invoices for %s projects (%s, up to %s)",
@@ -332,6 +338,21 @@ class ProjectProject(models.Model):
                 moves.action_post()
                 if company.hie_auto_send_invoices:
                     moves._generate_and_send(allow_fallback_pdf=True)
+
+    @api.model
+    def _hie_group_by_line_company(self, projects):
+        """``{(company, invoicing frequency): projects}`` for the companies of the unbilled
+        booking lines of ``projects`` (one grouped query)."""
+        if not projects:
+            return {}
+        rows = self.env["account.analytic.line"].sudo()._read_group(
+            self._hie_invoiceable_domain() + [("booking_project_id", "in", projects.ids)],
+            ["company_id", "booking_project_id"],
+        )
+        result = defaultdict(lambda: self.browse())
+        for company, project in rows:
+            result[(company, project.invoicing_frequency)] |= project
+        return dict(result)
 
     # ------------------------------------------------------------------
     # Actions

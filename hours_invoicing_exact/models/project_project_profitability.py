@@ -2,7 +2,7 @@
 import json
 from collections import defaultdict
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ProjectProject(models.Model):
@@ -26,6 +26,7 @@ class ProjectProject(models.Model):
         help="Revenue of the booking lines still to invoice.",
     )
 
+    @api.depends_context("allowed_company_ids")
     def _compute_hie_booking_figures(self):
         figures = self._hie_get_booking_figures()
         for project in self:
@@ -40,7 +41,9 @@ class ProjectProject(models.Model):
         if not ids:
             return {}
         groups = self.env["account.analytic.line"].sudo()._read_group(
-            [("booking_project_id", "in", ids)],
+            # the lines of the companies the user works in (a project without a company
+            # has lines of several)
+            [("booking_project_id", "in", ids), ("company_id", "in", self.env.companies.ids)],
             ["booking_project_id", "booking_kind", "billing_status"],
             ["unit_amount:sum", "cost_amount:sum", "revenue_amount:sum"],
         )

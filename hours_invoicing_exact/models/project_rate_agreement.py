@@ -33,15 +33,21 @@ class ProjectRateAgreement(models.Model):
         string="Customer",
         ondelete="cascade",
         index="btree_not_null",
+        check_company=True,
         domain="[('is_company', '=', True)]",
         help="The principal (customer) whose projects this agreement applies to.",
     )
+    # Required: an agreement is one company's terms with a customer. The booking line's
+    # company decides which agreements price it (see account.analytic.line
+    # _hie_load_agreements); an agreement without a company would price every company's
+    # hours, so there is none.
     company_id = fields.Many2one(
         comodel_name="res.company",
         compute="_compute_company_id",
         store=True,
         readonly=False,
         precompute=True,
+        required=True,
         index=True,
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
@@ -86,7 +92,7 @@ class ProjectRateAgreement(models.Model):
     @api.depends("project_id.company_id", "partner_id.company_id")
     def _compute_company_id(self):
         """The project's company, else the customer's, else the current company: rates are
-        one company's terms, so a second company never sees them."""
+        one company's terms, so a second company never sees them nor prices with them."""
         for agreement in self:
             agreement.company_id = (
                 agreement.project_id.company_id
@@ -154,6 +160,7 @@ class ProjectRateAgreement(models.Model):
             ("id", "!=", self.id),
             ("project_id", "=", self.project_id.id),
             ("partner_id", "=", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
             ("kind", "=", self.kind),
             ("employee_id", "=", self.employee_id.id),
             ("product_id", "=", self.product_id.id),
@@ -204,6 +211,7 @@ class ProjectRateAgreement(models.Model):
             return self.env["account.analytic.line"]
         return self.env["account.analytic.line"].sudo().search([
             ("booking_project_id", "in", projects.ids),
+            ("company_id", "in", self.company_id.ids),
             ("billing_status", "!=", "invoiced"),
         ])
 

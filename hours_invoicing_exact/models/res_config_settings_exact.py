@@ -1,8 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .accounting_connection import CALLBACK_PATH
+
 MANAGER_GROUP = "account.group_account_manager"
 PREFIX = "company_id.exact_connection_id."
+#: Settings whose value means "set up an Exact Online connection" when filled in.
+SETUP_FIELDS = ("exact_client_id", "exact_client_secret", "exact_sync_start_date",
+                "exact_sync_journal_ids", "exact_division_choice_id")
+#: Settings the connection computes itself when left empty (never written as NULL).
+DEFAULTED_FIELDS = ("exact_country", "exact_base_url")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -17,7 +24,10 @@ class ResConfigSettings(models.TransientModel):
                                   groups=MANAGER_GROUP)
     exact_client_secret = fields.Char(related=PREFIX + "client_secret", readonly=False,
                                       groups=MANAGER_GROUP)
-    exact_redirect_uri = fields.Char(related=PREFIX + "redirect_uri")
+    exact_redirect_uri = fields.Char(string="Redirect URI", compute="_compute_exact_redirect_uri",
+                                     help="Register this URI in the Exact Online app.")
+    exact_redirect_uri_https = fields.Boolean(string="Redirect URI uses HTTPS",
+                                              compute="_compute_exact_redirect_uri")
     exact_state = fields.Selection(related=PREFIX + "state")
     exact_division_choice_id = fields.Many2one(related=PREFIX + "division_choice_id",
                                                readonly=False)
@@ -25,17 +35,38 @@ class ResConfigSettings(models.TransientModel):
     exact_sync_journal_ids = fields.Many2many(related=PREFIX + "sync_journal_ids",
                                               readonly=False)
 
+    @api.depends("company_id")
+    def _compute_exact_redirect_uri(self):
+        """The URI to register in Exact's App Center, known before any connection exists."""
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for settings in self:
+            settings.exact_redirect_uri = base.rstrip("/") + CALLBACK_PATH
+            settings.exact_redirect_uri_https = base.startswith("https://")
+
     @api.model_create_multi
     def create(self, vals_list):
-        if any(key.startswith("exact_") and value for vals in vals_list
-               for key, value in vals.items()):
-            self.env.company._exact_ensure_connection()
+        for vals in vals_list:
+            # a company without a connection shows these empty: saving them must not write
+            # NULL into the connection's required fields (they default from the country)
+            for key in DEFAULTED_FIELDS:
+                if key in vals and not vals[key]:
+                    del vals[key]
+            if any(vals.get(key) for key in SETUP_FIELDS + DEFAULTED_FIELDS):
+                company = self.env["res.company"].browse(
+                    vals.get("company_id") or self.env.company.id)
+                company._exact_ensure_connection()
         return super().create(vals_list)
 
     def action_exact_connect(self):
         self.ensure_one()
         connection = self.company_id._exact_ensure_connection()
         return connection.action_connect()
+
+    def action_exact_load_divisions(self):
+        self.ensure_one()
+        connection = self.company_id._exact_ensure_connection()
+        connection.action_load_divisions()
+        return {"type": "ir.actions.client", "tag": "reload"}
 
     def action_exact_open_connection(self):
         self.ensure_one()

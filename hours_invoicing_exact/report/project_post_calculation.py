@@ -28,12 +28,12 @@ class ProjectPostCalculation(models.Model):
     _auto = False
     _order = "project_id"
     _rec_name = "project_id"
-    # flushed before the view is read
+    # flushed before the rows are read
     _depends = {
         "account.analytic.line": [
-            "booking_project_id", "booking_kind", "unit_amount", "cost_amount",
+            "booking_project_id", "booking_kind", "unit_amount", "cost_amount", "company_id",
         ],
-        "project.installment": ["project_id", "amount", "invoice_id"],
+        "project.installment": ["project_id", "amount", "invoice_id", "company_id"],
         "account.move": ["state", "amount_untaxed_signed", "reversed_entry_id"],
         "project.project": [
             "partner_id", "user_id", "project_status", "active", "company_id",
@@ -88,31 +88,46 @@ class ProjectPostCalculation(models.Model):
         help="Forecast result as a percentage of the contract sum.",
     )
 
-    def _view_query(self):
+    @property
+    def _table_query(self):
+        # read at query time, not a stored view: the figures of a project without a company
+        # are those of the companies the user works in (see _view_query)
+        return self._view_query(self.env.companies.ids)
+
+    def _view_query(self, company_ids):
+        """The rows; booking lines and terms of a project without a company count only when
+        they belong to ``company_ids`` (such a project has lines and terms of several
+        companies; each company sees its own)."""
         return SQL(
             """
             WITH bookings AS (
-                SELECT booking_project_id AS project_id,
-                       SUM(CASE WHEN booking_kind = 'hours' THEN unit_amount ELSE 0 END)
+                SELECT l.booking_project_id AS project_id,
+                       SUM(CASE WHEN l.booking_kind = 'hours' THEN l.unit_amount ELSE 0 END)
                            AS hours,
-                       SUM(CASE WHEN booking_kind = 'hours' THEN cost_amount ELSE 0 END)
+                       SUM(CASE WHEN l.booking_kind = 'hours' THEN l.cost_amount ELSE 0 END)
                            AS hours_cost,
-                       SUM(CASE WHEN booking_kind = 'cost' THEN cost_amount ELSE 0 END)
+                       SUM(CASE WHEN l.booking_kind = 'cost' THEN l.cost_amount ELSE 0 END)
                            AS other_cost
-                  FROM account_analytic_line
-                 WHERE booking_project_id IS NOT NULL
-                 GROUP BY booking_project_id
+                  FROM account_analytic_line l
+                  JOIN project_project lp ON lp.id = l.booking_project_id
+                 WHERE lp.company_id IS NOT NULL OR l.company_id = ANY(%(companies)s)
+                 GROUP BY l.booking_project_id
+            ), own_terms AS (
+                SELECT t.*
+                  FROM project_installment t
+                  JOIN project_project tp ON tp.id = t.project_id
+                 WHERE tp.company_id IS NOT NULL OR t.company_id = ANY(%(companies)s)
             ), terms AS (
                 SELECT project_id, SUM(amount) AS scheduled
-                  FROM project_installment
+                  FROM own_terms
                  GROUP BY project_id
             ), term_moves AS (
                 SELECT t.project_id, t.invoice_id AS move_id
-                  FROM project_installment t
+                  FROM own_terms t
                  WHERE t.invoice_id IS NOT NULL
                  UNION ALL
                 SELECT t.project_id, m.id
-                  FROM project_installment t
+                  FROM own_terms t
                   JOIN account_move m ON m.reversed_entry_id = t.invoice_id
             ), invoiced AS (
                 SELECT tm.project_id,
@@ -157,14 +172,13 @@ class ProjectPostCalculation(models.Model):
                         THEN 100.0 * (f.contract_sum - GREATEST(f.cost_budget, f.actual_cost))
                              / f.contract_sum END AS forecast_margin_pct
               FROM figures f
-            """
+            """,
+            companies=list(company_ids),
         )
 
     def init(self):
+        # the rows are a query (_table_query), no longer a stored view
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(SQL(
-            "CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._view_query()
-        ))
 
     def read_group(self, domain, fields, groupby, offset=0, limit=None, orderby=False,
                    lazy=True):

@@ -140,11 +140,23 @@ class PeriodCase(PeriodCaseMixin, TransactionCase):
         return self.Entry._run_company(self.company, day)
 
     def exact_totals(self):
-        """Totals per (GL guid, VAT code) over all entries in the server: (amount, VAT)."""
+        """Totals per (GL guid, VAT code) over the lines of all entries in the server (without
+        the VAT lines Exact generates, see :meth:`exact_vat_lines`): (amount, VAT)."""
         totals = {}
         for line in self.server.general_journal_entry_lines:
+            if line.get("_vat_line"):
+                continue
             key = (line["GLAccount"], line["VATCode"].strip())
             amount, vat = totals.get(key, (0.0, 0.0))
             totals[key] = (round(amount + line["AmountFC"], 2),
                            round(vat + line["AmountVATFC"], 2))
+        return totals
+
+    def exact_vat_lines(self):
+        """Totals per (GL guid, VAT code) of the VAT lines Exact generated."""
+        totals = {}
+        for line in self.server.general_journal_entry_lines:
+            if line.get("_vat_line"):
+                key = (line["GLAccount"], line["VATCode"].strip())
+                totals[key] = round(totals.get(key, 0.0) + line["AmountFC"], 2)
         return totals

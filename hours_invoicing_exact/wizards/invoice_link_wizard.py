@@ -41,6 +41,7 @@ class HieInvoiceLinkWizard(models.TransientModel):
         domain = [
             ("billing_status", "=", "to_invoice"),
             ("invoice_id", "=", False),
+            ("company_id", "=", self.move_id.company_id.id),  # the invoice's company only
             "|", ("booking_project_id.partner_id", "child_of", partner.id),
             ("booking_project_id.invoice_partner_id", "child_of", partner.id),
         ]
@@ -83,6 +84,14 @@ class HieInvoiceLinkWizard(models.TransientModel):
         if not self.line_ids:
             raise UserError(_("Choose the booking lines to link to invoice %s.",
                               move.display_name))
+        other_companies = self.line_ids.company_id - move.company_id
+        if other_companies:
+            raise UserError(_(
+                "Booking lines of %(companies)s cannot be linked to invoice %(invoice)s of "
+                "%(company)s: hours are invoiced in their own company.",
+                companies=", ".join(other_companies.mapped("name")),
+                invoice=move.display_name, company=move.company_id.name,
+            ))
         allowed = self.env["account.analytic.line"].search(
             self._get_domain() + [("id", "in", self.line_ids.ids)]
         )

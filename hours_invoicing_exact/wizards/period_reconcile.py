@@ -2,9 +2,12 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_date
 
 from ..services import journal
+
+MANAGER_GROUP = "account.group_account_manager"
 
 
 class PeriodReconcile(models.TransientModel):
@@ -19,18 +22,32 @@ class PeriodReconcile(models.TransientModel):
     period_kind = fields.Selection([("day", "Day"), ("month", "Month")], required=True,
                                    default="month")
     date = fields.Date(string="Period containing", required=True,
-                       default=fields.Date.context_today)
-    date_from = fields.Date(readonly=True)
-    date_to = fields.Date(readonly=True)
+                       default=fields.Date.context_today,
+                       help="Any day of the period to reconcile.")
+    date_from = fields.Date(compute="_compute_period", store=True)
+    date_to = fields.Date(compute="_compute_period", store=True)
     line_ids = fields.One2many("accounting.period.reconcile.line", "wizard_id", readonly=True)
+    computed = fields.Boolean(string="Compared", readonly=True,
+                              help="The figures of the period were compared.")
     exact_checked = fields.Boolean(readonly=True)
     agrees = fields.Boolean(compute="_compute_agrees")
+    sale_lock_date = fields.Date(related="company_id.sale_lock_date")
     currency_id = fields.Many2one(related="company_id.currency_id")
 
-    @api.depends("line_ids.difference", "line_ids.vat_difference", "line_ids.exact_difference")
+    @api.depends("period_kind", "date")
+    def _compute_period(self):
+        for wizard in self:
+            if wizard.period_kind and wizard.date:
+                period = journal.Period.containing(wizard.period_kind, wizard.date)
+                wizard.date_from, wizard.date_to = period.start, period.end
+            else:
+                wizard.date_from = wizard.date_to = False
+
+    @api.depends("computed", "line_ids.difference", "line_ids.vat_difference",
+                 "line_ids.exact_difference")
     def _compute_agrees(self):
         for wizard in self:
-            wizard.agrees = not any(
+            wizard.agrees = wizard.computed and not any(
                 line.difference or line.vat_difference or line.exact_difference
                 for line in wizard.line_ids
             )
@@ -40,6 +57,13 @@ class PeriodReconcile(models.TransientModel):
         wizards = super().create(vals_list)
         wizards._compute_lines()
         return wizards
+
+    def write(self, vals):
+        """Another period chosen: the figures of the former one no longer apply."""
+        if {"company_id", "period_kind", "date"} & set(vals):
+            vals = dict(vals, computed=False, exact_checked=False,
+                        line_ids=[fields.Command.clear()])
+        return super().write(vals)
 
     def _compute_lines(self):
         Entry = self.env["accounting.period.entry"]
@@ -61,8 +85,7 @@ class PeriodReconcile(models.TransientModel):
                 figures[(int(key.gl_account), key.vat_code)][2] += float(amount)
                 figures[(int(key.gl_account), key.vat_code)][3] += float(vat)
             wizard.write({
-                "date_from": period.start,
-                "date_to": period.end,
+                "computed": True,
                 "exact_checked": False,
                 "line_ids": [fields.Command.clear()] + [
                     fields.Command.create({
@@ -74,9 +97,23 @@ class PeriodReconcile(models.TransientModel):
                 ],
             })
 
-    def action_verify_with_exact(self):
-        """Read the entries sent for the period back from Exact and fill its totals."""
+    def action_compute(self):
+        """(Re)compare Odoo and what was sent for the period chosen."""
         self.ensure_one()
+        self._compute_lines()
+        return self._action_open()
+
+    def action_verify_with_exact(self):
+        """Read the entries sent for the period back from Exact and fill its totals.
+
+        Exact stores a base line per (G/L account, VAT code) with its VAT in ``AmountVATFC``,
+        and generates a VAT line of its own on the VAT code's G/L account (its ``GLToPay``).
+        Those generated lines are not counted again on a line of their own: per VAT code their
+        total must equal the VAT of the code's base lines, else the difference shows on a line
+        of the code without account."""
+        self.ensure_one()
+        if not self.computed:
+            self._compute_lines()
         Entry = self.env["accounting.period.entry"]
         entries = Entry._active_entries(
             self.company_id, self.period_kind, self.date_from, self.date_from
@@ -86,14 +123,28 @@ class PeriodReconcile(models.TransientModel):
             "kind": "general_journal_entry", "connection_id": connection.id,
         })._get_adapter()
         remote = adapter.read_lines(entries.mapped("exact_entry_id")) if entries else []
+        vat_accounts = adapter.client.vat_gl_accounts() if remote else {}
         accounts = self.line_ids.account_id | entries.line_ids.account_id
         by_guid = {connection._get_gl_guid(a): a.id for a in accounts.with_company(
             self.company_id)}
         totals = defaultdict(lambda: [0.0, 0.0])
+        generated, base_vat = defaultdict(float), defaultdict(float)
         for row in remote:
-            key = (by_guid.get(row["GLAccount"]), (row.get("VATCode") or "").strip())
+            code = (row.get("VATCode") or "").strip()
+            guid = (row.get("GLAccount") or "").lower()
+            if code and guid in vat_accounts.get(code, ()):
+                generated[code] += row["AmountFC"] or 0.0  # Exact's own VAT line
+                continue
+            key = (by_guid.get(row["GLAccount"]), code)
             totals[key][0] += row["AmountFC"] or 0.0
             totals[key][1] += row.get("AmountVATFC") or 0.0
+            if code:
+                base_vat[code] += row.get("AmountVATFC") or 0.0
+        rounding = self.currency_id.round
+        for code in set(generated) | set(base_vat):
+            missing = rounding(base_vat[code] - generated[code])
+            if missing:  # VAT of the base lines that Exact did not book on a VAT account
+                totals[(False, code)][1] -= missing
         for line in self.line_ids:
             amount, vat = totals.pop((line.account_id.id, (line.vat_code or "").strip()),
                                      (0.0, 0.0))
@@ -104,6 +155,36 @@ class PeriodReconcile(models.TransientModel):
                 "exact_amount": amount, "exact_vat": vat,
             })]
         self.exact_checked = True
+        return self._action_open()
+
+    def action_close_period(self):
+        """Close the reconciled period in Odoo: the sales lock date moves to its end, so no
+        sales document of the period can be posted, changed or reset any more."""
+        self.ensure_one()
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(_("Only accounting managers may close a period."))
+        if self.exact_checked:  # compare afresh: something may have changed since
+            self._compute_lines()
+            self.action_verify_with_exact()
+        if not self.exact_checked or not self.agrees:
+            raise UserError(_(
+                "%(start)s - %(end)s cannot be closed: Odoo, what was sent and what Exact Online "
+                "holds must agree first. Click Verify with Exact; send the corrections of the "
+                "lines that differ and verify again.",
+                start=format_date(self.env, self.date_from),
+                end=format_date(self.env, self.date_to)))
+        pending = self.env["accounting.period.entry"].search_count([
+            ("company_id", "=", self.company_id.id), ("date_from", "<=", self.date_to),
+            ("date_to", ">=", self.date_from), ("state", "in", ("to_send", "error")),
+        ])
+        if pending:
+            raise UserError(_("A memorial entry of this period is still waiting for Exact "
+                              "Online or in error; send it first."))
+        company = self.company_id
+        if company.sale_lock_date and company.sale_lock_date >= self.date_to:
+            raise UserError(_("Sales are already locked up to %s.",
+                              format_date(self.env, company.sale_lock_date)))
+        company.sudo().sale_lock_date = self.date_to
         return self._action_open()
 
     def _action_open(self):

@@ -67,6 +67,8 @@ class HieProjectInvoiceWizard(models.TransientModel):
             res["project_ids"] = [Command.set(lines.booking_project_id.ids)]
             if lines:
                 res["date_to"] = max(lines.mapped("date"))
+            if len(lines.company_id) == 1:
+                res["company_id"] = lines.company_id.id
         return res
 
     def _get_projects(self):
@@ -85,13 +87,14 @@ class HieProjectInvoiceWizard(models.TransientModel):
     def _get_domain(self):
         domain = self.env["project.project"]._hie_invoiceable_domain() + [
             ("booking_project_id", "in", self._get_projects().ids),
+            ("company_id", "=", self.company_id.id),  # the lines of the invoicing company
             ("date", "<=", self.date_to),
         ]
         if self.booking_line_ids:
             domain.append(("id", "in", self.booking_line_ids.ids))
         return domain
 
-    @api.depends("project_ids", "partner_id", "booking_line_ids", "date_to")
+    @api.depends("project_ids", "partner_id", "booking_line_ids", "date_to", "company_id")
     def _compute_preview(self):
         for wizard in self:
             if not wizard.date_to:
@@ -108,6 +111,14 @@ class HieProjectInvoiceWizard(models.TransientModel):
         projects = self._get_projects()
         if not projects:
             raise UserError(_("Choose one or more projects, or a customer."))
+        other_companies = self.booking_line_ids.company_id - self.company_id
+        if other_companies:
+            raise UserError(_(
+                "Some of the chosen booking lines belong to %(companies)s: %(company)s invoices "
+                "only its own booking lines. Invoice them from that company.",
+                companies=", ".join(other_companies.mapped("name")),
+                company=self.company_id.name,
+            ))
         moves = projects.with_company(self.company_id)._hie_create_invoices(
             self.date_to,
             grouping=self.grouping,

@@ -273,9 +273,10 @@ class ExactClient:
     # -- endpoints ----------------------------------------------------------------
 
     def me(self) -> dict:
-        """Return the current user (``current/Me``), including ``CurrentDivision``."""
+        """Return the current user, including ``CurrentDivision``: ``/api/v1/current/Me``, no
+        division in the path (accounting-apis.md A2)."""
         rows = self.get_rows(
-            "current/Me", {"$select": "UserID,UserName,FullName,CurrentDivision"}, "current"
+            "Me", {"$select": "UserID,UserName,FullName,CurrentDivision"}, "current"
         )
         return rows[0] if rows else {}
 
@@ -323,6 +324,18 @@ class ExactClient:
     ) -> list[dict]:
         """Return the VAT codes of the division."""
         return self._find("vat/VATCodes", "", [], select)
+
+    def vat_gl_accounts(self) -> dict[str, set[str]]:
+        """Return ``{VAT code: {G/L account GUIDs}}``: the accounts Exact books the VAT of a
+        code on (``GLToPay``, ``GLToClaim``) when it generates VAT lines; codes stripped,
+        GUIDs lower-case."""
+        rows = self._find("vat/VATCodes", "", [], "Code,GLToPay,GLToClaim")
+        return {
+            (row.get("Code") or "").strip(): {
+                str(guid).lower() for guid in (row.get("GLToPay"), row.get("GLToClaim")) if guid
+            }
+            for row in rows
+        }
 
     def journals(self, select: str = "ID,Code,Description,Type,AllowVAT,Currency") -> list[dict]:
         """Return the journals of the division."""

@@ -24,7 +24,15 @@ It speaks the protocol described in the project reference (part A), on
   ``gt``, ``ge``, ``lt``, ``le``, ``and``, ``or``, parentheses, ``trim()``, ``guid'..'``),
   ``$select``, ``$top`` and pages of 60 rows linked by ``__next``;
 * business errors as HTTP 500 with Exact's error JSON (unknown G/L account, VAT code,
-  journal or customer, wrong account or journal type, closed period, unbalanced entry);
+  journal or customer, wrong account or journal type, closed period, unbalanced entry,
+  an entry number the journal has already);
+* strict like Exact (each rule cites its section of the project's ``accounting-apis.md``):
+  a path Exact does not serve is a 404 (``/api/v1/current/Me`` has no division, every other
+  resource is under ``/api/v1/{division}/``), a GET without ``$select`` on the endpoints that
+  require it is a 400 with Exact's message, a POST body with a property the entity does not
+  have is a 400; VAT is computed per line, half away from zero, unless ``VATAmountFC`` /
+  ``AmountVATFC`` gives it, and a general journal entry's VAT is booked on a generated line
+  on the VAT code's ``GLToPay`` account;
 * fault injection (:meth:`ExactServer.inject`): status codes (500, 503, 429...), a
   timeout after the write was stored, connection resets before or after storing.
 
@@ -55,17 +63,54 @@ ACCESS_TOKEN_LIFETIME = 600
 MIN_REFRESH_INTERVAL = 570
 REFRESH_TOKEN_LIFETIME = 30 * 86400
 AUTHORIZATION_CODE_LIFETIME = 180
-#: Entities whose GET needs ``$select`` (or ``$top=1``), as Exact demands for some.
+#: Entities whose GET needs ``$select`` (or ``$top=1``), as Exact demands for some
+#: (accounting-apis.md A4 "Transport conventions", row ``$select``).
 SELECT_REQUIRED = {
     "salesentry/SalesEntries",
     "generaljournalentry/GeneralJournalEntries",
     "generaljournalentry/GeneralJournalEntryLines",
+}
+#: Message of Exact's ``$select`` rule (accounting-apis.md A4, row ``$select``).
+SELECT_MESSAGE = "Please add a $select or a $top=1 statement to the query string."
+#: Properties Exact accepts in a POST body, per entity and for its embedded lines; any other
+#: property is refused with 400 like OData refuses it (accounting-apis.md A4: the field lists of
+#: SalesEntries, GeneralJournalEntries and crm/Accounts; A5: OData/format errors are 400).
+POST_PROPERTIES = {
+    "crm/Accounts": (
+        "Account", frozenset({
+            "Name", "Code", "SearchCode", "Status", "IsSales", "VATNumber", "ChamberOfCommerce",
+            "AddressLine1", "AddressLine2", "AddressLine3", "Postcode", "City", "State",
+            "Country", "Email", "Phone", "Website", "Blocked", "Language", "PaymentCondition",
+        }), None, frozenset()),
+    "salesentry/SalesEntries": (
+        "SalesEntry", frozenset({
+            "Customer", "Journal", "EntryDate", "DueDate", "ReportingYear", "ReportingPeriod",
+            "YourRef", "Description", "Currency", "Rate", "PaymentCondition",
+            "PaymentReference", "EntryNumber", "InvoiceNumber", "Type", "AmountFC",
+            "VATAmountFC", "Document", "SalesEntryLines",
+        }), "SalesEntryLines", frozenset({
+            "GLAccount", "AmountFC", "AmountDC", "VATCode", "VATAmountFC", "VATBaseAmountFC",
+            "Description", "Quantity", "CostCenter", "CostUnit", "Project", "From", "To",
+            "Notes",
+        })),
+    "generaljournalentry/GeneralJournalEntries": (
+        "GeneralJournalEntry", frozenset({
+            "JournalCode", "FinancialYear", "FinancialPeriod", "Currency", "ExchangeRate",
+            "Reversal", "Type", "EntryNumber", "GeneralJournalEntryLines",
+        }), "GeneralJournalEntryLines", frozenset({
+            "GLAccount", "AmountFC", "AmountDC", "Date", "Description", "VATCode",
+            "AmountVATFC", "VATBaseAmountFC", "VATType", "Account", "CostCenter", "CostUnit",
+            "Project", "Quantity", "OurRef", "Notes", "Document",
+        })),
 }
 #: Well-known ids of the seeded data.
 CUSTOMER_ID = "0b0c0a57-0000-4000-8000-000000000001"
 REVENUE_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000008000"
 SECOND_REVENUE_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000008010"
 RECEIVABLE_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001300"
+#: G/L accounts of the VAT to pay, on which Exact books the VAT lines it generates.
+VAT_HIGH_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001500"
+VAT_LOW_ACCOUNT_ID = "9e1a0000-0000-4000-8000-000000001510"
 
 
 def error_body(text: str) -> dict:
@@ -346,6 +391,8 @@ class ExactServer:
             (REVENUE_ACCOUNT_ID, "8000", "Omzet diensten", 110, "W"),
             (SECOND_REVENUE_ACCOUNT_ID, "8010", "Omzet overig", 110, "W"),
             (RECEIVABLE_ACCOUNT_ID, "1300", "Debiteuren", 20, "B"),
+            (VAT_HIGH_ACCOUNT_ID, "1500", "Te betalen BTW hoog", 24, "B"),
+            (VAT_LOW_ACCOUNT_ID, "1510", "Te betalen BTW laag", 24, "B"),
         ):
             self.gl_accounts.append(
                 {
@@ -358,10 +405,10 @@ class ExactServer:
                     "VATCode": "2  ",
                 }
             )
-        for code, description, percentage in (
-            ("2  ", "BTW hoog", 0.21),
-            ("1  ", "BTW laag", 0.09),
-            ("0  ", "BTW 0%", 0.0),
+        for code, description, percentage, gl_to_pay in (
+            ("2  ", "BTW hoog", 0.21, VAT_HIGH_ACCOUNT_ID),
+            ("1  ", "BTW laag", 0.09, VAT_LOW_ACCOUNT_ID),
+            ("0  ", "BTW 0%", 0.0, VAT_HIGH_ACCOUNT_ID),
         ):
             self.vat_codes.append(
                 {
@@ -372,6 +419,8 @@ class ExactServer:
                     "Percentage": percentage,
                     "Type": "E",
                     "VATTransactionType": "S",
+                    "GLToPay": gl_to_pay,
+                    "GLToClaim": None,
                 }
             )
         for code, description, journal_type, allow_vat in (
@@ -509,13 +558,20 @@ class ExactServer:
             form = dict(parse_qsl(body.decode("utf-8")))
             with self._lock:
                 return self._token(form)
-        match = re.fullmatch(r"/api/v1/(current|\d+)/(.+)", split.path)
-        if not match:
-            return _json(404, error_body("Not found"))
+        # Exact serves the current user without a division in the path: /api/v1/current/Me
+        # (accounting-apis.md A2); every other resource lives under /api/v1/{division}/...
+        # (A2, "REST pattern"). Anything else does not exist: 404.
+        if split.path == "/api/v1/current/Me":
+            division, resource = "current", "current/Me"
+        else:
+            match = re.fullmatch(r"/api/v1/(\d+)/(.+)", split.path)
+            if not match:
+                return _json(404, error_body(f"Resource not found: {split.path}"))
+            division, resource = match.group(1), match.group(2)
+            if resource == "current/Me":
+                return _json(404, error_body(f"Resource not found: {split.path}"))
         with self._lock:
-            return self._api(
-                method, split.path, match.group(1), match.group(2), query, headers, body
-            )
+            return self._api(method, split.path, division, resource, query, headers, body)
 
     def _authorize(self, query: dict) -> _Response:
         if query.get("client_id") != self.client_id or query.get("response_type") != "code":
@@ -612,6 +668,8 @@ class ExactServer:
         try:
             if method == "GET":
                 response = self._get(path, division, resource, query)
+            elif method == "POST" and division == "current":
+                response = _json(405, error_body("Method not allowed"))
             elif method == "POST":
                 response = self._post(int(division), resource, json.loads(body or b"{}"))
             else:
@@ -711,8 +769,9 @@ class ExactServer:
             rows = self._collection(division, resource)
         except KeyError:
             return _json(404, error_body(f"Resource not found: {resource}"))
+        # accounting-apis.md A4, row "$select": unbounded GETs on these endpoints are refused
         if resource in SELECT_REQUIRED and "$select" not in query and query.get("$top") != "1":
-            raise ODataError("Please add a $select or a $top=1 statement to the query string.")
+            raise ODataError(SELECT_MESSAGE)
         if query.get("$filter"):
             predicate = FilterParser(query["$filter"]).parse()
             rows = [row for row in rows if predicate(row)]
@@ -741,7 +800,19 @@ class ExactServer:
             "generaljournalentry/GeneralJournalEntries": self._create_journal_entry,
         }
         if resource not in handlers:
+            try:
+                self._collection(str(division), resource)
+            except KeyError:
+                return _json(404, error_body(f"Resource not found: {resource}"))
             return _json(405, error_body(f"POST not supported on {resource}"))
+        unknown = _unknown_property(resource, values)
+        if unknown:
+            # accounting-apis.md A4 (field lists) and A5 (format errors are 400)
+            entity, name = unknown
+            raise ODataError(
+                f"Error processing request stream. The property name '{name}' specified for "
+                f"type 'Exact.Web.Api.Models.{entity}' is not valid."
+            )
         try:
             created = handlers[resource](division, values)
         except _BusinessError as exc:
@@ -782,6 +853,28 @@ class ExactServer:
         self._entry_numbers[(division, journal)] += 1
         return self._entry_numbers[(division, journal)]
 
+    def _take_number(self, division: int, journal: str, wanted) -> int:
+        """Return the entry number of a new entry of ``journal``: ``wanted`` when given (Exact
+        lets the caller set ``EntryNumber``, accounting-apis.md A4 SalesEntries), refused when an
+        entry of the journal has it already (A5: duplicate-number text UNCONFIRMED; the rule
+        is modelled as a business error, HTTP 500), else the next free one."""
+        if wanted in (None, ""):
+            number = self._next_number(division, journal)
+            while self._number_used(division, journal, number):
+                number = self._next_number(division, journal)
+            return number
+        number = int(wanted)
+        if self._number_used(division, journal, number):
+            raise _BusinessError(f"Entry number {number} already exists in journal {journal}.")
+        return number
+
+    def _number_used(self, division: int, journal: str, number: int) -> bool:
+        return any(
+            row["Division"] == division and row.get("Journal", row.get("JournalCode")) == journal
+            and row["EntryNumber"] == number
+            for row in self.sales_entries + self.general_journal_entries
+        )
+
     def _create_sales_entry(self, division: int, values: dict) -> dict:
         journal_code = values.get("Journal")
         if not journal_code:
@@ -804,6 +897,7 @@ class ExactServer:
         lines = values.get("SalesEntryLines") or []
         if not lines:
             raise _BusinessError("Mandatory: Lines")
+        number = self._take_number(division, journal_code, values.get("EntryNumber"))
         entry_id = str(uuid.uuid4())
         stored_lines, amount, vat_amount = [], 0.0, 0.0
         for line in lines:
@@ -816,7 +910,12 @@ class ExactServer:
             if vat is None:
                 raise _BusinessError("Invalid reference: VAT code")
             line_amount = float(line.get("AmountFC") or 0.0)
-            line_vat = round(line_amount * vat["Percentage"], 2)
+            # accounting-apis.md A4 SalesEntries: ``VATAmountFC`` overrides the VAT Exact
+            # computes; else Exact computes it per line (rounded half away from zero)
+            if line.get("VATAmountFC") is not None:
+                line_vat = float(line["VATAmountFC"])
+            else:
+                line_vat = _round_half_up(line_amount * vat["Percentage"])
             amount += line_amount + line_vat
             vat_amount += line_vat
             stored_lines.append(
@@ -833,7 +932,7 @@ class ExactServer:
         entry = {
             "Division": division,
             "EntryID": entry_id,
-            "EntryNumber": self._next_number(division, journal_code),
+            "EntryNumber": number,
             "Journal": journal_code,
             "Customer": values["Customer"].lower(),
             "Type": entry_type,
@@ -877,10 +976,11 @@ class ExactServer:
         else:
             year, period = self._period_of(
                 division, _parse_date(lines[0].get("Date"), self.clock.now()))
+        # accounting-apis.md A5 / C4: a closed period refuses the entry (business error, 500)
         self._check_open(division, journal_code, year, period)
         total = 0.0
         entry_id = str(uuid.uuid4())
-        stored_lines = []
+        stored_lines, vat_lines = [], []
         for line in lines:
             if self._find(self.gl_accounts, division, "ID", line.get("GLAccount")) is None:
                 raise _BusinessError("Invalid reference: G/L account")
@@ -900,6 +1000,28 @@ class ExactServer:
             elif line.get("AmountVATFC"):
                 raise _BusinessError("Mandatory: VAT code")
             total += amount + vat_amount
+            base = {
+                "Division": division,
+                "EntryID": entry_id,
+                "JournalCode": journal_code,
+                "FinancialYear": year,
+                "FinancialPeriod": period,
+                "Account": line.get("Account"),
+                "Description": line.get("Description"),
+                "Date": line.get("Date"),
+            }
+            if vat_amount:
+                # accounting-apis.md A4 GeneralJournalEntries: "VAT lines are generated
+                # automatically": Exact books the VAT on the VAT code's G/L account as a line
+                # of its own, next to the base line that keeps the VAT in ``AmountVATFC``. The
+                # account is the code's ``GLToPay`` ("If you enter sales with a VAT code, the
+                # VAT amount to be paid is entered to this VAT account": Exact's .NET SDK
+                # VATCodes model; the field is not listed in A4 yet)
+                vat_lines.append(dict(
+                    base, ID=str(uuid.uuid4()), GLAccount=vat["GLToPay"], AmountFC=vat_amount,
+                    VATCode=line["VATCode"], AmountVATFC=0.0, VATBaseAmountFC=amount,
+                    _vat_line=True,
+                ))
             stored_lines.append(
                 {
                     "Division": division,
@@ -917,9 +1039,12 @@ class ExactServer:
                     "Date": line.get("Date"),
                 }
             )
+        # accounting-apis.md A4 GeneralJournalEntries: the sign of AmountFC carries the side; an
+        # entry whose lines (with the VAT Exact generates) do not sum to zero is refused
         if abs(total) > 0.005:
             raise _BusinessError("The entry is not in balance.")
-        number = self._next_number(division, journal_code)
+        number = self._take_number(division, journal_code, values.get("EntryNumber"))
+        stored_lines += vat_lines
         for stored in stored_lines:
             stored["EntryNumber"] = number
         self.general_journal_entry_lines.extend(stored_lines)
@@ -938,6 +1063,21 @@ class ExactServer:
         }
         self.general_journal_entries.append(entry)
         return entry
+
+
+def _unknown_property(resource: str, values) -> tuple[str, str] | None:
+    """Return (entity, property) of the first property of a POST body Exact does not know."""
+    entity, header, lines_key, line_properties = POST_PROPERTIES[resource]
+    if not isinstance(values, dict):
+        return entity, "<body>"
+    for name in values:
+        if name not in header:
+            return entity, name
+    for line in values.get(lines_key) or () if lines_key else ():
+        for name in line if isinstance(line, dict) else ("<line>",):
+            if name not in line_properties:
+                return f"{entity}Line", name
+    return None
 
 
 def _round_half_up(value: float) -> float:
