@@ -141,6 +141,24 @@ class TestBilledOnce(HieCase):
     def test_reverse_and_create_invoice_writing_off(self):
         self._check_reverse_and_create(releases=False)
 
+    def test_reverse_and_create_several_invoices(self):
+        """Several invoices corrected at once: each copy takes the hours of its own
+        invoice."""
+        first = self.book_hours(self.project_tm, 2, product=self.activity, date="2026-01-05")
+        second = self.book_hours(self.project_tm, 5, product=self.activity_other,
+                                 date="2026-01-06")
+        moves = self._invoice_hours(first) | self._invoice_hours(second)
+        action = self._reversal(moves).modify_moves()
+        copies = self.env["account.move"].search(action["domain"])
+        self.assertEqual(len(copies), 2)
+        self.env.invalidate_all()
+        for line, move in ((first, moves[0]), (second, moves[1])):
+            copy = line.invoice_id
+            self.assertIn(copy, copies)
+            self.assertEqual(copy.amount_untaxed, move.amount_untaxed)
+            self.assertEqual(line.invoice_line_id.move_id, copy)
+        self.assertNotEqual(first.invoice_id, second.invoice_id)
+
     # -- 3. a released invoice is never reset to draft -----------------
     def test_hand_made_invoice_released_cannot_be_reset(self):
         line = self.book_hours(self.project_tm, 3, product=self.activity, date="2026-01-05")

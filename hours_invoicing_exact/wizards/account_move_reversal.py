@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
 from odoo import _, models
 from odoo.exceptions import UserError
 
@@ -32,18 +34,27 @@ class AccountMoveReversal(models.TransientModel):
         return res
 
     def _hie_copies_by_move(self):
-        """{reversed invoice id: its new copy}: Odoo creates the copies in two batches, the
-        moves reversed at once, then those whose credit note is posted later (auto-post)."""
-        auto_post = {
-            move.id: self._prepare_default_reversal(move).get("auto_post", "no") != "no"
-            for move in self.move_ids
-        }
-        ordered = self.move_ids.filtered(lambda move: not auto_post[move.id]) \
-            + self.move_ids.filtered(lambda move: auto_post[move.id])
-        copies = self.new_move_ids
-        if len(copies) != len(ordered):
-            raise UserError(_(
-                "The new invoices of the reversal cannot be matched with the invoices they "
-                "correct, so their hours cannot follow. Reverse the invoices one by one."
+        """{reversed invoice id: its new copy}. Odoo does not tell which copy is whose (nor
+        keeps their order): a copy is matched by its contents (partner, currency and invoice
+        lines); identical invoices have identical copies, so any pairing of them is right."""
+
+        def signature(move):
+            return (move.partner_id.id, move.currency_id.id, tuple(
+                (line.display_type, line.name, line.product_id.id, line.quantity,
+                 line.price_unit)
+                for line in move.invoice_line_ids.sorted(lambda aml: (aml.sequence, aml.id))
             ))
-        return dict(zip(ordered.ids, copies, strict=True))
+
+        copies_by_signature = defaultdict(list)
+        for copy in self.new_move_ids.sorted("id"):
+            copies_by_signature[signature(copy)].append(copy)
+        result = {}
+        for move in self.move_ids.sorted("id"):
+            candidates = copies_by_signature.get(signature(move))
+            if not candidates:
+                raise UserError(_(
+                    "The new invoices of the reversal cannot be matched with the invoices they "
+                    "correct, so their hours cannot follow. Reverse the invoices one by one."
+                ))
+            result[move.id] = candidates.pop(0)
+        return result
