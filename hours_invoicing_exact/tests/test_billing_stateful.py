@@ -387,7 +387,7 @@ class TestNeverBilledTwice(HieCase):
                 value = str(self._other_value(rnd, line, fname))
                 must_refuse = bool(line.invoice_id) and fname != "name" and self._changes(
                     line, fname, value)
-        env = self._actor_env(rnd, "manager", "invoicer", "sudo")
+        env = self._actor_env(rnd)
         result = env["account.analytic.line"].load(["id", fname], [[exported[0], value]])
         if result["ids"]:
             self.assertFalse(must_refuse, f"{env.user.login} imported {fname}={value!r}")
