@@ -36,7 +36,10 @@
         "views/res_config_settings_invoicing_views.xml",
         "wizards/project_invoice_wizard_views.xml",
         "wizards/invoice_link_wizard_views.xml",
+        "wizards/project_close_wizard_views.xml",
+        "wizards/project_book_cost_wizard_views.xml",
         "report/report_invoice_hours.xml",
+        "report/report_pdf_fonts.xml",
         "data/hie_invoicing_cron.xml",
         "security/exact_security.xml",
         "data/exact_cron.xml",
@@ -52,6 +55,12 @@
         "demo/hie_demo.xml",
     ],
     "assets": {
+        # the report styles without Odoo's web fonts, for a wkhtmltopdf that cannot embed
+        # them (see report/report_pdf_fonts.xml)
+        "hours_invoicing_exact.report_assets_common_system_fonts": [
+            ("include", "web.report_assets_common"),
+            ("remove", "web/static/fonts/fonts.scss"),
+        ],
         "web.assets_tests": [
             "hours_invoicing_exact/static/tests/tours/*.js",
         ],

@@ -14,6 +14,9 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # printing invoices to PDF, and reading their text back in the tests
 command -v wkhtmltopdf >/dev/null 2>&1 || need_apt+=(wkhtmltopdf)
 command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+# Debian's wkhtmltopdf (unpatched Qt) draws the text of web fonts as outlines: PDFs use the
+# installed Lato instead (see hours_invoicing_exact/report/report_pdf_fonts.xml)
+fc-list 2>/dev/null | grep -qi "/lato/" || need_apt+=(fonts-lato)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -512,6 +512,25 @@ class AccountAnalyticLine(models.Model):
             moved._hie_check_booking_allowed()
         return res
 
+    @api.onchange("project_id")
+    def _onchange_project_id_hie_activity(self):
+        """Hours booked in the timesheet views propose the project's default activity (the
+        same default create() applies when no activity is given)."""
+        for line in self:
+            previous = line._origin.project_id.sudo().default_service_product_id
+            if line.project_id and (not line.product_id or line.product_id == previous):
+                line.product_id = (line.project_id.sudo().default_service_product_id
+                                   or line.product_id)
+
+    @api.onchange("product_id", "product_uom_id", "unit_amount", "currency_id")
+    def on_change_unit_amount(self):
+        """account's onchange prices a line at the product's cost: not for hours, whose cost
+        is the employee's (hr_timesheet), nor their unit, which the activity must not
+        change."""
+        if self.project_id:
+            return {}
+        return super().on_change_unit_amount()
+
     @api.onchange("cost_unit_price", "unit_amount")
     def _onchange_cost_unit_price(self):
         for line in self:

@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
+from odoo.exceptions import RedirectWarning
+from odoo.tools.misc import formatLang
 
 
 class ProjectProject(models.Model):
@@ -111,6 +113,58 @@ class ProjectProject(models.Model):
         if self.invoicing_type != "internal" and not self.partner_id:
             return _("it has no principal (customer); set the customer first")
         return False
+
+    def _hie_get_unbilled(self):
+        """Per project id: (number of lines, hours, value) of its booking lines still to
+        invoice (one grouped query); hours only, the quantities of other costs apart."""
+        ids = [pid for pid in self.ids if pid]
+        if not ids:
+            return {}
+        result = {}
+        for project, kind, count, qty, revenue in self.env["account.analytic.line"].sudo(
+        )._read_group(
+            [("booking_project_id", "in", ids), ("billing_status", "=", "to_invoice")],
+            ["booking_project_id", "booking_kind"],
+            ["__count", "unit_amount:sum", "revenue_amount:sum"],
+        ):
+            before = result.get(project.id, (0, 0.0, 0.0))
+            result[project.id] = (before[0] + count,
+                                  before[1] + (qty or 0.0 if kind == "hours" else 0.0),
+                                  before[2] + (revenue or 0.0))
+        return result
+
+    def _hie_check_close(self):
+        """Closing a project with hours and costs still to invoice needs a confirmation
+        (context ``hie_confirm_close``): the lines of a closed project are no longer
+        invoiced. Refused with the unbilled value and a way to confirm."""
+        # data files (demo data) are loaded as they are written
+        if self.env.context.get("hie_confirm_close") or self.env.context.get("install_module"):
+            return
+        to_close = self.filtered(lambda project: project.project_status != "closed")
+        unbilled = to_close._hie_get_unbilled()
+        if not unbilled:
+            return
+        projects = to_close.filtered(lambda project: project.id in unbilled)
+        details = "\n".join(
+            self.env._("%(project)s: %(count)s lines, value %(value)s",
+                       project=project.display_name, count=unbilled[project.id][0],
+                       value=formatLang(self.env, unbilled[project.id][2],
+                                        currency_obj=project.currency_id))
+            for project in projects
+        )
+        raise RedirectWarning(
+            _("These projects still have hours or costs to invoice; once closed they are no "
+              "longer invoiced:\n%s\nInvoice them first, or confirm that you close the "
+              "projects anyway.", details),
+            "hours_invoicing_exact.action_project_close_wizard",
+            _("Review and close"),
+            {"active_model": "project.project", "active_ids": projects.ids},
+        )
+
+    def write(self, vals):
+        if vals.get("project_status") == "closed":
+            self._hie_check_close()
+        return super().write(vals)
 
     def _get_rate_agreements(self):
         """Active agreements of the project's own level and of its principal's level."""

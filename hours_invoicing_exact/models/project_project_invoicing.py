@@ -7,7 +7,8 @@ from psycopg2 import errors as pg_errors
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_round, mute_logger
+from odoo.osv import expression
+from odoo.tools import float_round, format_duration, mute_logger
 
 _logger = logging.getLogger(__name__)
 
@@ -151,13 +152,14 @@ class ProjectProject(models.Model):
             group[2].extend(ids)
         for (project, product, employee, rate, uom, kind), (qty, revenue, ids) in merged.items():
             key = self._hie_invoice_key(project, grouping)
-            by_invoice[key].extend(self._hie_line_specs(
+            # labels in the language of the invoice debtor, as Odoo prints its documents
+            by_invoice[key].extend(self._hie_debtor_lang(key[1])._hie_line_specs(
                 project, product, employee, rate, uom, kind, qty, revenue, sorted(ids), lines,
             ))
         if detail_ids:
             for line in lines.browse(sorted(detail_ids)):
                 key = self._hie_invoice_key(line.booking_project_id, grouping)
-                by_invoice[key].extend(self._hie_line_specs(
+                by_invoice[key].extend(self._hie_debtor_lang(key[1])._hie_line_specs(
                     line.booking_project_id, line.product_id, line.employee_id,
                     line.revenue_unit_rate, line.product_uom_id, line.booking_kind,
                     line.unit_amount, line.revenue_amount, [line.id], lines, detail=line,
@@ -166,7 +168,7 @@ class ProjectProject(models.Model):
         for (company, debtor, currency), specs in by_invoice.items():
             specs.sort(key=lambda spec: (spec["project"].name or "", spec["project"].id,
                                          spec["sequence_key"]))
-            vals_list.append(self._hie_prepare_invoice_vals(
+            vals_list.append(self._hie_debtor_lang(debtor)._hie_prepare_invoice_vals(
                 company, debtor, currency, specs, invoice_date, journal,
             ))
             specs_list.append(specs)
@@ -190,6 +192,12 @@ class ProjectProject(models.Model):
         if grouping == "project":
             return (self.env.company, partner, project)
         return (self.env.company, partner, project.currency_id)
+
+    @api.model
+    def _hie_debtor_lang(self, debtor):
+        """This model in the language of the invoice debtor: the texts of its invoice lines
+        (``partner.lang``, else the current language)."""
+        return self.with_context(lang=debtor.lang or self.env.lang)
 
     @api.model
     def _hie_line_specs(self, project, product, employee, rate, uom, kind, qty, revenue, ids,
@@ -217,13 +225,18 @@ class ProjectProject(models.Model):
                                    revenue, ids, detail)
         spec["quantity"] = 1.0
         spec["uom"] = self.env.ref("uom.product_uom_unit")
-        spec["name"] += " " + _("(%(qty)s %(uom)s)", qty=float_round(qty, 2), uom=uom.name or "")
+        spec["name"] += " " + self.env._(
+            "(%(qty)s %(uom)s)", qty=float_round(qty, 2),
+            uom=uom.with_context(lang=self.env.lang).name or "",
+        )
         return [spec]
 
     @api.model
     def _hie_line_spec(self, project, product, employee, rate, uom, kind, qty, revenue, ids,
                        detail):
-        parts = [product.display_name or (_("Hours") if kind == "hours" else _("Costs"))]
+        product = product.with_context(lang=self.env.lang)
+        parts = [product.display_name
+                 or (self.env._("Hours") if kind == "hours" else self.env._("Costs"))]
         if employee:
             parts.append(employee.name)
         if detail:
@@ -233,6 +246,7 @@ class ProjectProject(models.Model):
         return {
             "project": project,
             "product": product,
+            "kind": kind,
             "uom": uom,
             "name": " - ".join(parts),
             "quantity": qty,
@@ -257,11 +271,15 @@ class ProjectProject(models.Model):
             for project in projects
         )
         currency = projects[:1].currency_id or company.currency_id
+        fiscal_position = self.env["account.fiscal.position"].with_company(
+            company)._get_fiscal_position(debtor)
         # lines ordered per project; on an invoice of several projects each line names its
         # project (section lines would double the lines Odoo computes on create and post)
         line_commands = []
         for sequence, spec in enumerate(specs, start=10):
-            line_vals = self._hie_prepare_invoice_line_vals(spec, sequence)
+            line_vals = self._hie_prepare_invoice_line_vals(
+                spec, sequence, company=company, fiscal_position=fiscal_position,
+            )
             if len(projects) > 1:
                 line_vals["name"] = f"{spec['project'].name} - {line_vals['name']}"
             line_commands.append(Command.create(line_vals))
@@ -274,6 +292,7 @@ class ProjectProject(models.Model):
             "ref": reference[:250],
             "hie_principal_id": principals.id if len(principals) == 1 else False,
             "hie_project_ids": [Command.set(projects.ids)],
+            "fiscal_position_id": fiscal_position.id,
             "invoice_line_ids": line_commands,
         }
         if invoice_date:
@@ -288,13 +307,56 @@ class ProjectProject(models.Model):
         return vals
 
     @api.model
-    def _hie_prepare_invoice_line_vals(self, spec, sequence):
+    def _hie_get_sale_taxes(self, company, product):
+        """The sales taxes of a line of ``product`` (may be empty): the product's taxes of
+        ``company``, else the company's default sales tax, before any fiscal position."""
+        taxes = product.sudo().taxes_id.filtered_domain(
+            self.env["account.tax"]._check_company_domain(company)
+        ) if product else self.env["account.tax"]
+        return taxes or company.sudo().account_sale_tax_id
+
+    @api.model
+    def _hie_get_invoice_issues(self, domain, company):
+        """The booking lines of ``domain`` that cannot be invoiced as they are: without a
+        rate (revenue 0), without a sales tax (:meth:`_hie_get_sale_taxes`) or without an
+        activity (product). Returns {line id: [reason, ...]}, in date order; a few queries
+        whatever the number of lines."""
+        Line = self.env["account.analytic.line"].sudo()
+        taxless = set()
+        for line_company, product in Line._read_group(domain, ["company_id", "product_id"]):
+            if not self._hie_get_sale_taxes(line_company or company, product):
+                taxless.add((line_company.id, product.id))
+        problems = [[("revenue_amount", "=", 0.0)], [("product_id", "=", False)]]
+        problems += [[("company_id", "=", company_id), ("product_id", "=", product_id)]
+                     for company_id, product_id in taxless]
+        issues = {}
+        for line in Line.search(expression.AND([domain, expression.OR(problems)]),
+                                order="date, id"):
+            reasons = []
+            if line.currency_id.is_zero(line.revenue_amount):
+                reasons.append(self.env._("no rate"))
+            if (line.company_id.id, line.product_id.id) in taxless:
+                reasons.append(self.env._("no sales tax"))
+            if not line.product_id:
+                reasons.append(self.env._("no activity"))
+            issues[line.id] = reasons
+        return issues
+
+    @api.model
+    def _hie_prepare_invoice_line_vals(self, spec, sequence, company=None, fiscal_position=None):
+        """Values of one invoice line (hookable). Every line carries its sales tax: see
+        :meth:`_hie_get_sale_taxes`, mapped by the debtor's ``fiscal_position``."""
         project = spec["project"]
+        company = company or project.company_id or self.env.company
+        taxes = self._hie_get_sale_taxes(company, spec["product"])
+        if fiscal_position:
+            taxes = fiscal_position.map_tax(taxes)
         vals = {
             "sequence": sequence,
             "name": spec["name"],
             "quantity": spec["quantity"],
             "price_unit": spec["price_unit"],
+            "tax_ids": [Command.set(taxes.ids)],
             "hie_bills_hours": True,
         }
         if spec["product"]:
@@ -331,7 +393,19 @@ class ProjectProject(models.Model):
         ])
         for (company, frequency), group in self._hie_group_by_line_company(projects).items():
             date_to = self._hie_closed_period_end(frequency, today)
-            moves = group.with_company(company)._hie_create_invoices(date_to)
+            group = group.with_company(company)
+            # lines without a rate, tax or activity are no silent €0 or untaxed lines: they
+            # stay unbilled, and the project says so
+            domain = group._hie_invoiceable_domain() + [
+                ("booking_project_id", "in", group.ids), ("date", "<=", date_to),
+            ]
+            issues = group._hie_get_invoice_issues(domain, company)
+            line_ids = None
+            if issues:
+                line_ids = self.env["account.analytic.line"].sudo().search(
+                    domain + [("id", "not in", list(issues))]).ids
+                group._hie_note_left_out(issues)
+            moves = group._hie_create_invoices(date_to, line_ids=line_ids)
             _logger.info("Automatic invoicing: %s invoices for %s projects (%s, up to %s)",
                          len(moves), len(group), frequency, date_to)
             if moves and company.hie_auto_post_invoices:
@@ -353,6 +427,21 @@ class ProjectProject(models.Model):
         for company, project in rows:
             result[(company, project.invoicing_frequency)] |= project
         return dict(result)
+    def _hie_note_left_out(self, issues):
+        """Tell on each project (chatter, log) how many of its lines the automatic invoicing
+        left out because they have no rate, sales tax or activity."""
+        lines = self.env["account.analytic.line"].sudo().browse(list(issues))
+        for project, project_lines in lines.grouped("booking_project_id").items():
+            _logger.warning("Automatic invoicing left out %s lines of project %s: no rate, "
+                            "sales tax or activity", len(project_lines), project.id)
+            project.sudo().message_post(body=self.env._(
+                "Automatic invoicing left out %(count)s booking lines (%(hours)s h) without a "
+                "rate, a sales tax or an activity; they stay unbilled. Correct them and use "
+                "Invoice Hours.",
+                count=len(project_lines),
+                hours=format_duration(sum(project_lines.filtered(
+                    lambda line: line.booking_kind == "hours").mapped("unit_amount"))),
+            ))
 
     # ------------------------------------------------------------------
     # Actions

@@ -76,8 +76,8 @@ class ProjectProject(models.Model):
 
     def action_view_hie_billed_revenue(self):
         return self._hie_analysis_action(
-            [("billing_status", "=", "invoiced")],
-            {"pivot_measures": ["billed_revenue", "hours"]},
+            [("billing_status", "in", ("on_draft", "invoiced"))],
+            {"pivot_measures": ["billed_revenue", "draft_revenue", "hours"]},
         )
 
     def action_view_hie_unbilled_revenue(self):

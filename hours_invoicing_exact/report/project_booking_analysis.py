@@ -7,6 +7,9 @@ class ProjectBookingAnalysis(models.Model):
     """Booking lines for analysis: hours, cost, revenue, billed and unbilled revenue by
     project, principal, invoice debtor, employee, month, direct/indirect and billing status.
 
+    Only billable lines have revenue here (internal, indirect and fixed-price lines count
+    their cost only), and billed is split into on a draft invoice and invoiced (posted).
+
     A plain SQL view, one row per booking line with the measures split by billing status,
     so that pivot and graph views are one grouped scan (``read_group``) of the lines.
     """
@@ -25,7 +28,7 @@ class ProjectBookingAnalysis(models.Model):
         ],
         "hie.billing.link": ["booking_line_id", "move_id"],
         "project.project": ["partner_id", "invoice_partner_id", "invoicing_type"],
-        "account.move": ["partner_id"],
+        "account.move": ["partner_id", "state"],
     }
 
     line_id = fields.Many2one("account.analytic.line", string="Booking Line", readonly=True)
@@ -48,9 +51,11 @@ class ProjectBookingAnalysis(models.Model):
         selection=[
             ("not_billable", "Not billable"),
             ("to_invoice", "To invoice"),
-            ("invoiced", "Invoiced"),
+            ("on_draft", "On draft invoice"),
+            ("invoiced", "Invoiced (posted)"),
         ],
         readonly=True,
+        help="Invoiced: on a posted invoice. Lines on a draft invoice are not invoiced yet.",
     )
     booking_kind = fields.Selection(
         selection=[("hours", "Hours"), ("cost", "Other costs")], string="Kind", readonly=True
@@ -67,13 +72,31 @@ class ProjectBookingAnalysis(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     hours = fields.Float(readonly=True, aggregator="sum")
-    billed_hours = fields.Float(readonly=True, aggregator="sum")
+    billed_hours = fields.Float(
+        string="Invoiced Hours", readonly=True, aggregator="sum",
+        help="Hours on a posted invoice.",
+    )
+    draft_hours = fields.Float(
+        string="Hours On Draft Invoice", readonly=True, aggregator="sum",
+        help="Hours on a draft invoice: not invoiced yet.",
+    )
     unbilled_hours = fields.Float(
         readonly=True, aggregator="sum", help="Hours still to invoice."
     )
     cost_amount = fields.Monetary(string="Cost", readonly=True, aggregator="sum")
-    revenue_amount = fields.Monetary(string="Revenue", readonly=True, aggregator="sum")
-    billed_revenue = fields.Monetary(readonly=True, aggregator="sum")
+    revenue_amount = fields.Monetary(
+        string="Billable Revenue", readonly=True, aggregator="sum",
+        help="Revenue of the billable lines (to invoice, on a draft invoice, invoiced); "
+        "internal, indirect and fixed-price lines have none.",
+    )
+    billed_revenue = fields.Monetary(
+        string="Invoiced Revenue", readonly=True, aggregator="sum",
+        help="Revenue of the lines on a posted invoice.",
+    )
+    draft_revenue = fields.Monetary(
+        string="Revenue On Draft Invoice", readonly=True, aggregator="sum",
+        help="Revenue of the lines on a draft invoice: not invoiced yet.",
+    )
     unbilled_revenue = fields.Monetary(
         readonly=True, aggregator="sum", help="Revenue of the lines still to invoice."
     )
@@ -101,20 +124,30 @@ class ProjectBookingAnalysis(models.Model):
                    CASE WHEN l.booking_kind = 'hours' THEN l.unit_amount ELSE 0 END AS hours,
                    CASE WHEN l.booking_kind = 'hours' AND s.billing_status = 'invoiced'
                         THEN l.unit_amount ELSE 0 END AS billed_hours,
+                   CASE WHEN l.booking_kind = 'hours' AND s.billing_status = 'on_draft'
+                        THEN l.unit_amount ELSE 0 END AS draft_hours,
                    CASE WHEN l.booking_kind = 'hours' AND s.billing_status = 'to_invoice'
                         THEN l.unit_amount ELSE 0 END AS unbilled_hours,
                    COALESCE(l.cost_amount, 0) AS cost_amount,
-                   COALESCE(l.revenue_amount, 0) AS revenue_amount,
+                   CASE WHEN s.billing_status != 'not_billable'
+                        THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS revenue_amount,
                    CASE WHEN s.billing_status = 'invoiced'
                         THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS billed_revenue,
+                   CASE WHEN s.billing_status = 'on_draft'
+                        THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS draft_revenue,
                    CASE WHEN s.billing_status = 'to_invoice'
                         THEN COALESCE(l.revenue_amount, 0) ELSE 0 END AS unbilled_revenue
               FROM account_analytic_line l
               JOIN project_project p ON p.id = l.booking_project_id
               LEFT JOIN hie_billing_link k ON k.booking_line_id = l.id
               LEFT JOIN account_move m ON m.id = k.move_id
-             CROSS JOIN LATERAL (SELECT %s AS billing_status) s
+             CROSS JOIN LATERAL (SELECT %s AS billing_status) b
+             CROSS JOIN LATERAL (
+                   SELECT CASE WHEN b.billing_status = 'invoiced' AND m.state != 'posted'
+                               THEN 'on_draft' ELSE b.billing_status END AS billing_status
+             ) s
             """,
+            # the booking line's status (the link model's rule), invoiced split by posting
             self.env["hie.billing.link"]._billing_status_sql(
                 SQL("l.booking_project_id"), SQL("k.id"), SQL("p.invoicing_type"),
                 SQL("l.is_direct"),

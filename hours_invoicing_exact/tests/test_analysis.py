@@ -13,15 +13,17 @@ class TestBookingAnalysis(HieCase):
     =  =========  =====  ==================  ======  ======  =======  ============  ======
        project    month  who / what          hours   cost    revenue  status        direct
     =  =========  =====  ==================  ======  ======  =======  ============  ======
-    A  T&M        01     Anna, Consultancy    8       400     640      invoiced      yes
+    A  T&M        01     Anna, Consultancy    8       400     640      on_draft      yes
     B  T&M        02     Bram, Consultancy    5       300     500      to_invoice    yes
     C  T&M        02     Anna, Sales meeting  2       100     0        not_billable  no
     D  T&M        02     4 × Cable at 7.50    (cost)  30      48       to_invoice    yes
     E  Fixed      02     Anna                 10      500     0        not_billable  yes
-    F  Internal   01     Bram                 3       180     300      not_billable  no
+    F  Internal   01     Bram                 3       180     (300)    not_billable  no
     =  =========  =====  ==================  ======  ======  =======  ============  ======
 
-    A is on an invoice to "Other N.V." (not the project's invoice debtor).
+    A is on a draft invoice to "Other N.V." (not the project's invoice debtor): not invoiced
+    until the invoice is posted. F's line carries a revenue of 300 (Bram's rate), but an
+    internal line has no billable revenue: the analysis counts none.
     """
 
     @classmethod
@@ -48,8 +50,9 @@ class TestBookingAnalysis(HieCase):
         cls.env["hie.billing.link"]._link(
             [(cls.line_a.id, cls.invoice.invoice_line_ids.id, cls.invoice.id)])
         cls.projects = cls.project_tm | cls.project_fixed | cls.project_internal
-        cls.measures = ["hours", "billed_hours", "unbilled_hours", "cost_amount",
-                        "revenue_amount", "billed_revenue", "unbilled_revenue"]
+        cls.measures = ["hours", "billed_hours", "draft_hours", "unbilled_hours",
+                        "cost_amount", "revenue_amount", "billed_revenue", "draft_revenue",
+                        "unbilled_revenue"]
 
     def grouped(self, groupby, domain=(), measures=None, model=None):
         """{group key: {measure: value}} of a read_group on the analysis."""
@@ -87,23 +90,41 @@ class TestBookingAnalysis(HieCase):
 
     def test_by_project(self):
         self.assertFigures(self.grouped("project_id"), {
-            self.project_tm.id: {"hours": 15, "billed_hours": 8, "unbilled_hours": 5,
-                                 "cost_amount": 830, "revenue_amount": 1188,
-                                 "billed_revenue": 640, "unbilled_revenue": 548},
+            self.project_tm.id: {"hours": 15, "billed_hours": 0, "draft_hours": 8,
+                                 "unbilled_hours": 5, "cost_amount": 830,
+                                 "revenue_amount": 1188, "billed_revenue": 0,
+                                 "draft_revenue": 640, "unbilled_revenue": 548},
             self.project_fixed.id: {"hours": 10, "cost_amount": 500, "revenue_amount": 0,
                                     "billed_revenue": 0, "unbilled_revenue": 0},
-            self.project_internal.id: {"hours": 3, "cost_amount": 180, "revenue_amount": 300,
+            self.project_internal.id: {"hours": 3, "cost_amount": 180, "revenue_amount": 0,
                                        "billed_revenue": 0, "unbilled_revenue": 0},
+        })
+        # posting the invoice makes A invoiced
+        self.invoice.action_post()
+        self.assertFigures(self.grouped("project_id"), {
+            self.project_tm.id: {"hours": 15, "billed_hours": 8, "draft_hours": 0,
+                                 "unbilled_hours": 5, "revenue_amount": 1188,
+                                 "billed_revenue": 640, "draft_revenue": 0,
+                                 "unbilled_revenue": 548},
+            self.project_fixed.id: {"revenue_amount": 0},
+            self.project_internal.id: {"revenue_amount": 0},
         })
 
     def test_by_billing_status_and_direct(self):
         self.assertFigures(self.grouped("billing_status"), {
-            "invoiced": {"hours": 8, "cost_amount": 400, "revenue_amount": 640,
-                         "billed_revenue": 640, "unbilled_revenue": 0},
+            "on_draft": {"hours": 8, "cost_amount": 400, "revenue_amount": 640,
+                         "billed_revenue": 0, "draft_revenue": 640, "unbilled_revenue": 0},
             "to_invoice": {"hours": 5, "cost_amount": 330, "revenue_amount": 548,
-                           "billed_revenue": 0, "unbilled_revenue": 548},
-            "not_billable": {"hours": 15, "cost_amount": 780, "revenue_amount": 300,
-                             "billed_revenue": 0, "unbilled_revenue": 0},
+                           "billed_revenue": 0, "draft_revenue": 0, "unbilled_revenue": 548},
+            "not_billable": {"hours": 15, "cost_amount": 780, "revenue_amount": 0,
+                             "billed_revenue": 0, "draft_revenue": 0, "unbilled_revenue": 0},
+        })
+        self.invoice.action_post()
+        self.assertFigures(self.grouped("billing_status"), {
+            "invoiced": {"hours": 8, "cost_amount": 400, "revenue_amount": 640,
+                         "billed_revenue": 640, "draft_revenue": 0},
+            "to_invoice": {"hours": 5, "revenue_amount": 548, "unbilled_revenue": 548},
+            "not_billable": {"hours": 15, "cost_amount": 780, "revenue_amount": 0},
         })
         self.assertFigures(self.grouped("is_direct"), {
             True: {"hours": 23, "cost_amount": 1230},
@@ -127,26 +148,35 @@ class TestBookingAnalysis(HieCase):
         )
         self.assertFigures(self.grouped("principal_id"), {
             self.customer.id: {"hours": 25, "revenue_amount": 1188},
-            False: {"hours": 3, "revenue_amount": 300},
+            False: {"hours": 3, "revenue_amount": 0},
         })
         # billed lines count for the debtor of their invoice, the others for the project's
         self.assertFigures(self.grouped("invoice_partner_id"), {
-            self.other_customer.id: {"hours": 8, "billed_revenue": 640},
+            self.other_customer.id: {"hours": 8, "draft_revenue": 640, "billed_revenue": 0},
             self.customer_invoice.id: {"hours": 17, "unbilled_revenue": 548},
             False: {"hours": 3},
         })
 
     def test_matches_booking_lines(self):
-        """The report agrees with a read_group on the booking lines themselves."""
-        lines = self.env["account.analytic.line"].read_group(
-            [("booking_project_id", "in", self.projects.ids)],
-            ["cost_amount", "revenue_amount"], ["booking_project_id"],
-        )
+        """The report agrees with a read_group on the booking lines themselves: all their
+        cost, the revenue of the billable ones only."""
+        Line = self.env["account.analytic.line"]
+        lines = Line.read_group([("booking_project_id", "in", self.projects.ids)],
+                                ["cost_amount"], ["booking_project_id"])
+        billable = {
+            row["booking_project_id"][0]: row["revenue_amount"]
+            for row in Line.read_group(
+                [("booking_project_id", "in", self.projects.ids),
+                 ("billing_status", "!=", "not_billable")],
+                ["revenue_amount"], ["booking_project_id"],
+            )
+        }
         report = self.grouped("project_id")
         for row in lines:
             project_id = row["booking_project_id"][0]
             self.assertAlmostEqual(report[project_id]["cost_amount"], row["cost_amount"])
-            self.assertAlmostEqual(report[project_id]["revenue_amount"], row["revenue_amount"])
+            self.assertAlmostEqual(report[project_id]["revenue_amount"],
+                                   billable.get(project_id, 0.0))
 
     def test_billed_vs_unbilled_hours_dashboard(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -162,7 +192,7 @@ class TestBookingAnalysis(HieCase):
         self.assertEqual(
             sorted((row["__range"]["date:month"]["from"], row["billing_status"], row["hours"])
                    for row in rows),
-            [("2026-01-01", "invoiced", 8.0),
+            [("2026-01-01", "on_draft", 8.0),
              ("2026-02-01", "not_billable", 10.0),
              ("2026-02-01", "to_invoice", 5.0)],
         )
@@ -220,7 +250,7 @@ class TestBookingAnalysis(HieCase):
         )
         self.assertFigures(self.grouped("billing_status", model=self.Analysis.with_user(approver),
                                         measures=["hours"]), {
-            "invoiced": {"hours": 8}, "to_invoice": {"hours": 5}, "not_billable": {"hours": 15},
+            "on_draft": {"hours": 8}, "to_invoice": {"hours": 5}, "not_billable": {"hours": 15},
         })
         # the figures are not on the project for plain users
         with self.assertRaises(AccessError):

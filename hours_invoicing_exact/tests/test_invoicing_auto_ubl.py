@@ -23,12 +23,17 @@ class TestAutomaticInvoicing(HieCase):
         })
 
     def _book(self):
+        # with an activity at a price: lines without a rate or activity are left out
+        activity = self.activity
         return {
-            "jan": self.book_hours(self.project_tm, 2, date="2026-01-30"),
-            "feb": self.book_hours(self.project_tm, 2, date="2026-02-02"),
-            "week": self.book_hours(self.project_weekly, 1, date="2026-02-01"),
-            "week_open": self.book_hours(self.project_weekly, 1, date="2026-02-02"),
-            "manual": self.book_hours(self.project_manual, 1, date="2026-01-15"),
+            "jan": self.book_hours(self.project_tm, 2, product=activity, date="2026-01-30"),
+            "feb": self.book_hours(self.project_tm, 2, product=activity, date="2026-02-02"),
+            "week": self.book_hours(self.project_weekly, 1, product=activity,
+                                    date="2026-02-01"),
+            "week_open": self.book_hours(self.project_weekly, 1, product=activity,
+                                         date="2026-02-02"),
+            "manual": self.book_hours(self.project_manual, 1, product=activity,
+                                      date="2026-01-15"),
         }
 
     def test_cron_invoices_closed_period_drafts(self):

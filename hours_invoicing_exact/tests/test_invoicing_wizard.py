@@ -146,8 +146,8 @@ class TestInvoicingWizard(HieCase):
         self.assertEqual(moves.mapped("hie_principal_id"), self.customer | self.other_customer)
 
     def test_from_customer_and_from_lines(self):
-        l1 = self.book_hours(self.project_tm, 2, date="2026-01-05")
-        l2 = self.book_hours(self.project_tm, 1, date="2026-01-06")
+        l1 = self.book_hours(self.project_tm, 2, product=self.activity, date="2026-01-05")
+        l2 = self.book_hours(self.project_tm, 1, product=self.activity, date="2026-01-06")
         wizard = self._wizard("account.analytic.line", l2)
         self.assertEqual(wizard.project_ids, self.project_tm)
         self.assertEqual(wizard.line_count, 1)

@@ -9,9 +9,16 @@ class TestInvoicingTour(HttpCase):
         booking lines."""
         env = self.env
         customer = env["res.partner"].create({"name": "Tour Customer", "is_company": True})
+        # hours without an activity are not invoiced: the project proposes one
+        activity = env["product.product"].create({
+            "name": "Tour Activity", "type": "service",
+            "uom_id": env.ref("uom.product_uom_hour").id,
+            "uom_po_id": env.ref("uom.product_uom_hour").id,
+        })
         project = env["project.project"].create({
             "name": "Tour Project", "partner_id": customer.id,
             "invoicing_type": "time_material", "project_status": "order",
+            "default_service_product_id": activity.id,
         })
         env["hr.employee"].create({
             "name": "Tour Employee", "hourly_cost": 40.0, "timesheet_sale_rate": 90.0,

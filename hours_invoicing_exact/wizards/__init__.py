@@ -3,5 +3,7 @@ from . import (
     invoice_link_wizard,
     period_entry_preview,
     period_reconcile,
+    project_book_cost_wizard,
+    project_close_wizard,
     project_invoice_wizard,
 )

@@ -13,6 +13,10 @@ registry.category("web_tour.tours").add("hie_invoicing_book_tour", {
             run: "click",
         },
         {
+            // the project proposes its default activity
+            trigger: ".o_form_view .o_field_widget[name=product_id] input:value(Tour Activity)",
+        },
+        {
             trigger: ".o_form_view .o_field_widget[name=employee_id] input",
             run: "edit Tour Employee",
         },

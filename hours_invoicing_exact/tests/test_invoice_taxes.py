@@ -1,0 +1,119 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tests import Form, tagged
+
+from .invoice_common import DutchInvoiceCase
+
+
+@tagged("post_install", "-at_install")
+class TestInvoiceTaxes(DutchInvoiceCase):
+    """Every invoice line carries its sales tax (Dutch chart): the activity's or product's
+    taxes, else the company's default sales tax, mapped by the debtor's fiscal position."""
+
+    def _book_every_way(self):
+        """One booking line for every way an hour or a cost can be booked."""
+        return {
+            "hours_activity": self.book_hours(self.project_tm, 2, product=self.activity,
+                                              date="2026-01-05"),
+            "hours_no_activity": self.book_hours(self.project_tm, 3, date="2026-01-06"),
+            "hours_rated_employee": self.book_hours(
+                self.project_tm, 1, employee=self.employee_rated, date="2026-01-06",
+                revenue_override=True, revenue_manual=120.0),
+            "cost_product": self.book_cost(self.project_tm, self.material, quantity=4,
+                                           unit_cost=8.0, date="2026-01-07"),
+            "cost_no_product": self.env["account.analytic.line"].create({
+                "name": "parking", "account_id": self.project_tm.account_id.id,
+                "unit_amount": 1.0, "cost_unit_price": 12.5, "date": "2026-01-07",
+                "revenue_override": True, "revenue_manual": 15.0,
+            }),
+        }
+
+    def _expected(self, fiscal_position=None):
+        source = {
+            "hours_activity": self.tax_21_services,
+            "hours_no_activity": self.tax_21,  # the company's default sales tax
+            "hours_rated_employee": self.tax_21,
+            "cost_product": self.tax_9,
+            "cost_no_product": self.tax_21,
+        }
+        if fiscal_position:
+            return {key: fiscal_position.map_tax(tax) for key, tax in source.items()}
+        return source
+
+    def _check(self, fiscal_position=None):
+        lines = self._book_every_way()
+        self.assertFalse(lines["hours_no_activity"].product_id)
+        self.assertFalse(lines["cost_no_product"].product_id)
+        self.assertEqual(lines["cost_no_product"].booking_kind, "cost")
+        move = self.project_tm._hie_create_invoices("2026-01-31", invoice_date="2026-01-31")
+        self.assertEqual(len(move), 1)
+        self.assertEqual(move.fiscal_position_id, fiscal_position or self.env[
+            "account.fiscal.position"])
+        expected = self._expected(fiscal_position)
+        for key, line in lines.items():
+            with self.subTest(line=key):
+                self.assertEqual(line.invoice_id, move)
+                self.assertTrue(line.invoice_line_id.tax_ids, f"{key} has no tax")
+                self.assertEqual(line.invoice_line_id.tax_ids, expected[key])
+        product_lines = move.invoice_line_ids.filtered(lambda aml: aml.display_type == "product")
+        self.assertTrue(all(product_lines.mapped("tax_ids")))
+        # the totals follow the taxes: posting keeps them
+        move.action_post()
+        expected_tax = sum(
+            move.currency_id.round(aml.price_subtotal * sum(aml.tax_ids.mapped("amount")) / 100)
+            for aml in product_lines
+        )
+        self.assertAlmostEqual(move.amount_tax, expected_tax, places=2)
+        return move, lines
+
+    def test_domestic_debtor(self):
+        move, lines = self._check()
+        self.assertEqual(lines["hours_no_activity"].invoice_line_id.tax_ids.amount, 21.0)
+        self.assertGreater(move.amount_tax, 0.0)
+
+    def test_eu_reverse_charge_debtor(self):
+        debtor = self.env["res.partner"].create({
+            "name": "Bau GmbH", "is_company": True, "country_id": self.env.ref("base.de").id,
+            "property_account_position_id": self.fp_eu.id,
+        })
+        self.project_tm.invoice_partner_id = debtor
+        move, lines = self._check(self.fp_eu)
+        self.assertEqual(lines["hours_activity"].invoice_line_id.tax_ids, self.tax_eu_services)
+        self.assertEqual(lines["hours_no_activity"].invoice_line_id.tax_ids, self.tax_eu_goods)
+        self.assertEqual(lines["cost_product"].invoice_line_id.tax_ids, self.tax_eu_goods)
+        self.assertAlmostEqual(move.amount_tax, 0.0)
+
+    def test_non_eu_debtor(self):
+        debtor = self.env["res.partner"].create({
+            "name": "Acme Inc.", "is_company": True, "country_id": self.env.ref("base.us").id,
+            "property_account_position_id": self.fp_non_eu.id,
+        })
+        self.project_tm.invoice_partner_id = debtor
+        _move, lines = self._check(self.fp_non_eu)
+        self.assertEqual(lines["hours_activity"].invoice_line_id.tax_ids, self.tax_non_eu)
+        self.assertEqual(lines["hours_no_activity"].invoice_line_id.tax_ids, self.tax_non_eu)
+
+    def test_detail_level_line(self):
+        self.project_tm.invoice_detail_level = "line"
+        self._check()
+
+    def test_activity_chosen_in_my_timesheets(self):
+        """A plain employee picks the activity in hr_timesheet's own views; it defaults to
+        the project's default activity."""
+        self.project_tm.default_service_product_id = self.activity_other
+        tree = self.env["account.analytic.line"].get_view(
+            self.env.ref("hr_timesheet.hr_timesheet_line_tree").id, "list")["arch"]
+        self.assertIn('name="product_id"', tree)
+        Line = self.env["account.analytic.line"].with_user(self.user_employee)
+        with Form(Line, view="hr_timesheet.hr_timesheet_line_form") as form:
+            form.project_id = self.project_tm
+            self.assertEqual(form.product_id, self.activity_other)
+            form.product_id = self.activity
+            form.name = "drawing"
+            form.unit_amount = 2.0
+        line = form.record
+        self.assertEqual(line.product_id, self.activity)
+        self.assertEqual(line.employee_id, self.employee)
+        self.assertAlmostEqual(line.cost_amount, 100.0)  # the employee's cost, not the product's
+        move = self.project_tm._hie_create_invoices("2026-12-31")
+        self.assertEqual(line.sudo().invoice_line_id.tax_ids, self.tax_21_services)
+        self.assertTrue(move)
