@@ -1,12 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from psycopg2 import errors as pg_errors
-
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.osv import expression
-from odoo.tools import SQL, mute_logger
+from odoo.exceptions import AccessError, ValidationError
 
 from ..services import rates
 
@@ -113,8 +109,9 @@ class AccountAnalyticLine(models.Model):
         help="Direct hours are billable work for a customer; indirect hours are internal "
         "(training, sales, overhead).",
     )
-    # The billing link lives in hie.billing.link (one narrow row per billed line): the three
-    # fields below are read from it, searched and grouped in SQL, never stored on the line.
+    # The billing link lives in hie.billing.link (one narrow row per billed line), which owns
+    # billing: the three fields below are read from it, searched and grouped in SQL, never
+    # stored on the line nor written (only invoicing, Link Hours and releases change a link).
     billing_status = fields.Selection(
         selection=[
             ("not_billable", "Not billable"),
@@ -128,7 +125,6 @@ class AccountAnalyticLine(models.Model):
         comodel_name="account.move.line",
         string="Invoice Line",
         compute="_compute_billing_link",
-        inverse="_inverse_billing_link",
         search="_search_invoice_line_id",
         readonly=True,
         help="The invoice line that bills this booking line.",
@@ -137,7 +133,6 @@ class AccountAnalyticLine(models.Model):
         comodel_name="account.move",
         string="Billed on Invoice",
         compute="_compute_billing_link",
-        inverse="_inverse_billing_link",
         search="_search_invoice_id",
         readonly=True,
         help="The invoice that bills this booking line (also set when an existing invoice "
@@ -207,195 +202,41 @@ class AccountAnalyticLine(models.Model):
         ))
 
     def _compute_billing_link(self):
-        ids = [line_id for line_id in self._origin.ids if line_id]
-        links = {}
-        if ids:
-            self.env["hie.billing.link"].flush_model()
-            self.env.cr.execute(
-                "SELECT booking_line_id, move_id, move_line_id FROM hie_billing_link"
-                " WHERE booking_line_id = ANY(%s)",
-                (ids,),
-            )
-            links = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        links = self.env["hie.billing.link"]._read_by_booking_lines(
+            [line_id for line_id in self._origin.ids if line_id]
+        )
         for line in self:
             move_id, move_line_id = links.get(line._origin.id, (None, None))
             line.invoice_id = move_id
             line.invoice_line_id = move_line_id
 
-    def _inverse_billing_link(self):
-        """Writing the invoice (line) of booking lines links them, writing nothing releases
-        them, by the same set-based path as invoicing."""
-        links = []
-        for line in self:
-            move = line.invoice_id or line.invoice_line_id.move_id
-            links.append((line.id, line.invoice_line_id.id, move.id))
-        self._hie_release()
-        self._hie_set_billing_links(link for link in links if link[2])
-
     @api.depends("booking_project_id.invoicing_type", "is_direct", "invoice_id")
     def _compute_billing_status(self):
+        status = self.env["hie.billing.link"]._billing_status
         for line in self:
             project = line.booking_project_id
-            if not project:
-                line.billing_status = False
-            elif line.invoice_id:
-                line.billing_status = "invoiced"
-            elif project.invoicing_type == "time_material" and line.is_direct:
-                line.billing_status = "to_invoice"
-            else:
-                line.billing_status = "not_billable"
-
-    # ------------------------------------------------------------------
-    # The billing link in SQL: search and group by
-    # ------------------------------------------------------------------
-    @api.model
-    def _hie_linked_domain(self, condition=None):
-        """Lines with a billing link (that meets ``condition`` on link alias ``k``)."""
-        return [("id", "in", SQL(
-            "(SELECT k.booking_line_id FROM hie_billing_link k WHERE %s)",
-            condition or SQL("TRUE"),
-        ))]
-
-    @api.model
-    def _hie_unlinked_domain(self, condition=None):
-        """Lines without a billing link (that meets ``condition`` on link alias ``k``);
-        an anti-join, which stays linear on any number of billed lines (``NOT IN`` would not
-        once the billed ids no longer fit in memory)."""
-        return [("id", "in", SQL(
-            "(SELECT l.id FROM account_analytic_line l WHERE NOT EXISTS ("
-            "SELECT 1 FROM hie_billing_link k WHERE k.booking_line_id = l.id AND %s))",
-            condition or SQL("TRUE"),
-        ))]
-
-    @api.model
-    def _hie_read_unbilled_groups(self, domain):
-        """The unbilled lines of ``domain`` summed per project, activity, employee, rate, unit
-        and kind, in one query: rows of (project, product, employee, rate, uom, kind,
-        quantity, revenue, line ids).
-
-        The "not billed" condition is a ``NOT EXISTS`` on the link table correlated with the
-        lines of the query (an anti-join), which a domain cannot express for a non-stored
-        field.
-        """
-        query = self._search(domain)
-        alias = query.table
-        query.add_where(SQL(
-            "NOT EXISTS (SELECT 1 FROM hie_billing_link k WHERE k.booking_line_id = %s)",
-            SQL.identifier(alias, "id"),
-        ))
-        keys = ["booking_project_id", "product_id", "employee_id", "revenue_unit_rate",
-                "product_uom_id", "booking_kind"]
-        columns = [self._field_to_sql(alias, fname, query) for fname in keys]
-        query.groupby = SQL(", ").join(columns)
-        rows = self.env.execute_query(query.select(
-            *columns,
-            SQL("SUM(%s)", self._field_to_sql(alias, "unit_amount", query)),
-            SQL("SUM(%s)", self._field_to_sql(alias, "revenue_amount", query)),
-            SQL("ARRAY_AGG(%s ORDER BY %s)", SQL.identifier(alias, "id"),
-                SQL.identifier(alias, "id")),
-        ))
-        Project, Product = self.env["project.project"], self.env["product.product"]
-        Employee, Uom = self.env["hr.employee"], self.env["uom.uom"]
-        return [
-            (Project.browse(project_id), Product.browse(product_id),
-             Employee.browse(employee_id), rate or 0.0, Uom.browse(uom_id), kind,
-             qty or 0.0, revenue or 0.0, ids)
-            for project_id, product_id, employee_id, rate, uom_id, kind, qty, revenue, ids
-            in rows
-        ]
-
-    @api.model
-    def _hie_search_link(self, column, comodel, operator, value):
-        """Domain for ``(invoice_id|invoice_line_id, operator, value)`` over the links."""
-        has = SQL("%s IS NOT NULL", SQL.identifier("k", column))
-        if operator in ("any", "not any"):
-            value = list(self.env[comodel]._search(value))
-            operator = "in" if operator == "any" else "not in"
-        elif operator not in ("=", "!=", "in", "not in"):
-            negative = operator in expression.NEGATIVE_TERM_OPERATORS
-            if negative:
-                operator = expression.TERM_OPERATORS_NEGATION[operator]
-            value = list(self.env[comodel]._search([("display_name", operator, value)]))
-            operator = "not in" if negative else "in"
-        if isinstance(value, models.BaseModel):
-            value = value.ids or [False]
-        elif operator in ("=", "!="):
-            value = [value]
-        if operator in ("=", "!="):
-            operator = "in" if operator == "=" else "not in"
-        ids = [int(v) for v in value if v]
-        with_false = len(ids) < len(value)
-        match = SQL("%s AND %s = ANY(%s)", has, SQL.identifier("k", column), ids)
-        if operator == "in":
-            domain = self._hie_linked_domain(match) if ids else [("id", "in", [])]
-            if with_false:
-                domain = expression.OR([domain, self._hie_unlinked_domain(has)])
-            return domain
-        if with_false:
-            return self._hie_linked_domain(
-                SQL("%s AND NOT %s = ANY(%s)", has, SQL.identifier("k", column), ids)
-                if ids else has
+            line.billing_status = status(
+                bool(project), bool(line.invoice_id), project.invoicing_type, line.is_direct
             )
-        return self._hie_unlinked_domain(match) if ids else []
 
+    # ------------------------------------------------------------------
+    # The billing link in SQL: search and group by (the link model's domains)
+    # ------------------------------------------------------------------
     def _search_invoice_id(self, operator, value):
-        return self._hie_search_link("move_id", "account.move", operator, value)
+        return self.env["hie.billing.link"]._search_link("move_id", "account.move", operator,
+                                                         value)
 
     def _search_invoice_line_id(self, operator, value):
-        return self._hie_search_link("move_line_id", "account.move.line", operator, value)
-
-    @api.model
-    def _hie_billing_status_domains(self):
-        billable = [("booking_project_id.invoicing_type", "=", "time_material"),
-                    ("is_direct", "=", True)]
-        return {
-            False: [("booking_project_id", "=", False)],
-            "invoiced": [("booking_project_id", "!=", False)] + self._hie_linked_domain(),
-            "to_invoice": billable + self._hie_unlinked_domain(),
-            "not_billable": expression.AND([
-                [("booking_project_id", "!=", False)],
-                expression.OR([[("booking_project_id.invoicing_type", "!=", "time_material")],
-                               [("is_direct", "!=", True)]]),
-                self._hie_unlinked_domain(),
-            ]),
-        }
+        return self.env["hie.billing.link"]._search_link("move_line_id", "account.move.line",
+                                                         operator, value)
 
     def _search_billing_status(self, operator, value):
-        domains = self._hie_billing_status_domains()
-        if operator in ("=", "!="):
-            value = [value]
-            operator = "in" if operator == "=" else "not in"
-        if operator not in ("in", "not in"):
-            raise UserError(_("Billing status cannot be searched with “%s”.", operator))
-        wanted = {status or False for status in value}
-        if operator == "not in":
-            wanted = set(domains) - wanted
-        return expression.OR([domains[status] for status in domains if status in wanted]) \
-            if wanted else [("id", "in", [])]
+        return self.env["hie.billing.link"]._search_billing_status(operator, value)
 
     def _read_group_groupby(self, groupby_spec, query):
         if groupby_spec != "billing_status":
             return super()._read_group_groupby(groupby_spec, query)
-        alias = query.table
-        link = query.make_alias(alias, "hie_billing_link")
-        query.add_join("LEFT JOIN", link, "hie_billing_link", SQL(
-            "%s = %s", SQL.identifier(link, "booking_line_id"), SQL.identifier(alias, "id"),
-        ))
-        project = query.make_alias(alias, "hie_status_project")
-        query.add_join("LEFT JOIN", project, "project_project", SQL(
-            "%s = %s", SQL.identifier(project, "id"),
-            SQL.identifier(alias, "booking_project_id"),
-        ))
-        return SQL(
-            """CASE WHEN %(line)s IS NULL THEN NULL
-                    WHEN %(link)s IS NOT NULL THEN 'invoiced'
-                    WHEN %(direct)s AND %(type)s = 'time_material' THEN 'to_invoice'
-                    ELSE 'not_billable' END""",
-            line=self._field_to_sql(alias, "booking_project_id", query),
-            link=SQL.identifier(link, "id"),
-            direct=self._field_to_sql(alias, "is_direct", query),
-            type=SQL.identifier(project, "invoicing_type"),
-        )
+        return self.env["hie.billing.link"]._group_by_billing_status(self, query)
 
     @api.depends(
         "booking_project_id", "booking_kind", "unit_amount", "employee_id",
@@ -530,7 +371,7 @@ class AccountAnalyticLine(models.Model):
         lines = self.filtered(lambda line: not line.invoice_id)
         if not lines:
             return
-        lines._hie_wait_for_billing()
+        self.env["hie.billing.link"]._wait_for_billing(lines)
         for fname in ("revenue_amount", "revenue_unit_rate", "revenue_source",
                       "revenue_agreement_id"):
             self.env.add_to_compute(self._fields[fname], lines)
@@ -599,6 +440,8 @@ class AccountAnalyticLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        Link = self.env["hie.billing.link"]
+        vals_list = Link._check_link_create(vals_list)
         default_products = {}  # project id → its default service product id
         for vals in vals_list:
             self._hie_check_override_rights(vals)
@@ -621,26 +464,27 @@ class AccountAnalyticLine(models.Model):
             lines = super().create(vals_list)
         finally:
             pending = transaction_data.pop(COST_PENDING) if outermost else ()
-        # new lines have no billing link unless their values link them: known without a
-        # query (else the computes below read the link table once per 1,000 lines)
-        unlinked = [
-            line.id for line, vals in zip(lines, vals_list, strict=True)
-            if not vals.get("invoice_id") and not vals.get("invoice_line_id")
-        ]
-        for fname in ("invoice_id", "invoice_line_id"):
-            self.env.cache.update(self.browse(unlinked), self._fields[fname],
-                                  [None] * len(unlinked))
+        # new lines have no billing link: known without a query (else the computes below
+        # read the link table once per 1,000 lines)
+        Link._set_cache(lines)
         # the cost of lines whose amount was written meanwhile (by hr_timesheet, or another
         # create nested in this one) follows here, with the cost of the new lines
         others = self.browse(set(pending).difference(lines.ids)).exists()
         (lines | others).sudo()._hie_set_cost_amount()
         return lines
 
+    @api.model
+    def load(self, fields, data):
+        fields, data = self.env["hie.billing.link"]._import_fields_and_data(fields, data)
+        return super().load(fields, data)
+
     def write(self, vals):
         # hr_timesheet writes the cost of every new timesheet line by line: keep that path
         # free of checks that cannot apply to it
-        if not vals.keys().isdisjoint(self._get_protected_fields()):
-            self._hie_check_billing_lock(vals)
+        Link = self.env["hie.billing.link"]
+        vals = Link._check_link_write(self, vals)
+        if not vals.keys().isdisjoint(Link._get_protected_fields()):
+            Link._check_lock(self, vals)
         self._hie_check_override_rights(vals)
         if "amount" in vals:
             pending = self.env.cr.precommit.data.get(COST_PENDING)
@@ -648,9 +492,6 @@ class AccountAnalyticLine(models.Model):
                 vals = dict(vals, cost_amount=-vals["amount"])
             else:  # a create() is running: it sets the cost at its end, see there
                 pending.update(self.ids)
-        if vals.get("invoice_id"):
-            # lines are invoiced at the revenue they have now: settle pending computations
-            self.mapped("revenue_amount")
         moving = not vals.keys().isdisjoint(("project_id", "account_id", "task_id"))
         projects_before = self.booking_project_id if moving else None
         res = super().write(vals)
@@ -711,179 +552,8 @@ class AccountAnalyticLine(models.Model):
                 ))
 
     # ------------------------------------------------------------------
-    # The billing lock: one list of fields, one guard for write and unlink
+    # The billing lock: held by the link model (protected fields, guard, link fields)
     # ------------------------------------------------------------------
-    @api.model
-    def _get_protected_fields(self):
-        """Fields of a billed booking line that cannot change while it is on an invoice.
-
-        Not protected: the description (``name``) and the cost side (``amount``,
-        ``cost_amount``, ``cost_unit_price``): recomputing the cost of invoiced hours, e.g.
-        after a retroactive change of an employee's hourly cost, does not change the invoice.
-        """
-        return [
-            "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
-            "product_uom_id", "revenue_unit_rate", "revenue_amount", "is_direct",
-            "revenue_override", "revenue_manual", "account_id",
-        ]
-
-    def _hie_changed_protected_fields(self, vals):
-        """Names of the protected fields that ``vals`` really changes on this line."""
-        self.ensure_one()
-        changed = []
-        for fname in set(self._get_protected_fields()) & set(vals):
-            field = self._fields[fname]
-            new = field.convert_to_record(field.convert_to_cache(vals[fname], self), self)
-            if field.type == "float":
-                if field.convert_to_cache(self[fname], self) != field.convert_to_cache(new, self):
-                    changed.append(fname)
-            elif new != self[fname]:
-                changed.append(fname)
-        return changed
-
-    def _hie_check_billing_lock(self, vals=None):
-        """Refuse changing protected fields (``vals``) or deleting (``vals`` is None) billed
-        booking lines, naming the invoice. Every write of a protected field and every unlink
-        passes here."""
-        self._hie_wait_for_billing()
-        billed = self.sudo().filtered("invoice_id")
-        for line in billed:
-            if vals is None:
-                raise UserError(_(
-                    "You cannot delete the booking line “%(line)s” of %(date)s: it is billed on "
-                    "invoice %(invoice)s. Remove it from the draft invoice, or cancel or credit "
-                    "the invoice first.",
-                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
-                ))
-            changed = line._hie_changed_protected_fields(vals)
-            if changed:
-                raise UserError(_(
-                    "You cannot change %(fields)s of the booking line “%(line)s” of %(date)s: it "
-                    "is billed on invoice %(invoice)s. Only the description can still be "
-                    "corrected. Remove the line from the draft invoice, or cancel or credit the "
-                    "invoice first.",
-                    fields=", ".join(
-                        sorted(line._fields[fname].get_description(self.env)["string"]
-                               for fname in changed)
-                    ),
-                    line=line.name or "", date=line.date, invoice=line.invoice_id.display_name,
-                ))
-
-    def _hie_wait_for_billing(self):
-        """Serialize a change of these lines with the billing of their projects.
-
-        Billing takes and marks the rows of the billed projects (see
-        :meth:`project.project._hie_lock_for_billing`), not the booking lines. Taking a share
-        lock on the same rows here waits for a billing in progress, and fails as a concurrent
-        update (which Odoo retries, and the retry then sees the lines billed) when a billing
-        committed after this transaction's snapshot, which still shows the lines unbilled.
-        """
-        projects = self.sudo().booking_project_id
-        if projects:
-            self.env.cr.execute(
-                "SELECT id FROM project_project WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-                (projects.ids,),
-            )
-
     def unlink(self):
-        self._hie_check_billing_lock()
+        self.env["hie.billing.link"]._check_lock(self)
         return super().unlink()
-
-    # ------------------------------------------------------------------
-    # Billing links, set-based (one query for any number of lines)
-    # ------------------------------------------------------------------
-    @api.model
-    def _hie_set_billing_links(self, links):
-        """Link unbilled booking lines to invoices.
-
-        :param links: iterable of ``(booking line id, invoice line id or False, invoice id)``
-
-        One INSERT into the narrow link table for the whole batch; the booking lines
-        themselves are not written. The database refuses a line that is already linked
-        (also by a concurrent transaction, committed or not): it becomes a clear error and
-        nothing of the batch is linked.
-        """
-        links = [link for link in links if link[2]]
-        if not links:
-            return
-        self._hie_check_link_companies(links)
-        self.env["hie.billing.link"].flush_model()
-        try:
-            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    """
-                    INSERT INTO hie_billing_link (booking_line_id, move_line_id, move_id)
-                    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])
-                    """,
-                    (
-                        [link[0] for link in links],
-                        [link[1] or None for link in links],
-                        [link[2] for link in links],
-                    ),
-                )
-        except (pg_errors.UniqueViolation, pg_errors.SerializationFailure,
-                pg_errors.LockNotAvailable) as exc:
-            raise UserError(_(
-                "Some of these hours are already billed, or being invoiced by someone else at "
-                "this moment. Nothing was invoiced; try again in a moment: hours that are "
-                "billed by then are left out."
-            )) from exc
-        self._hie_billing_links_changed(links)
-
-    @api.model
-    def _hie_check_link_companies(self, links):
-        """A booking line is billed only on an invoice of its own company: refuse links
-        (``(booking line id, invoice line id, invoice id)``) that cross companies, whatever
-        path makes them (one query for the batch)."""
-        self.flush_model(["company_id"])
-        self.env["account.move"].flush_model(["company_id"])
-        self.env.cr.execute(
-            """
-            SELECT l.id, m.id
-              FROM unnest(%s::int[], %s::int[]) AS k(line_id, move_id)
-              JOIN account_analytic_line l ON l.id = k.line_id
-              JOIN account_move m ON m.id = k.move_id
-             WHERE l.company_id != m.company_id
-             LIMIT 1
-            """,
-            ([link[0] for link in links], [link[2] for link in links]),
-        )
-        row = self.env.cr.fetchone()
-        if row:
-            line = self.sudo().browse(row[0])
-            move = self.env["account.move"].sudo().browse(row[1])
-            raise UserError(_(
-                "The booking line “%(line)s” of %(date)s belongs to %(line_company)s and cannot "
-                "be billed on invoice %(invoice)s of %(invoice_company)s: hours are invoiced "
-                "in their own company.",
-                line=line.name or "", date=line.date, line_company=line.company_id.name,
-                invoice=move.display_name, invoice_company=move.company_id.name,
-            ))
-
-    def _hie_release(self):
-        """Make these billed lines billable again."""
-        if not self:
-            return
-        self.env["hie.billing.link"].flush_model()
-        self.env.cr.execute(
-            "DELETE FROM hie_billing_link WHERE booking_line_id = ANY(%s)", (self.ids,)
-        )
-        self._hie_billing_links_changed([(line_id, False, False) for line_id in self.ids])
-
-    @api.model
-    def _hie_billing_links_changed(self, links):
-        """Tell the caches what the link table says now (no line was written)."""
-        lines = self.browse([link[0] for link in links])
-        cache = self.env.cache
-        cache.update(lines, self._fields["invoice_line_id"], [link[1] or None for link in links])
-        cache.update(lines, self._fields["invoice_id"], [link[2] or None for link in links])
-        lines.invalidate_recordset(["billing_status"])
-        self.env["hie.billing.link"].invalidate_model()
-        self.env["account.move.line"].invalidate_model(["hie_booking_line_ids"])
-        self.env["account.move"].invalidate_model([
-            "hie_booking_line_ids", "hie_booking_line_count", "hie_hours_value",
-            "hie_hours_difference",
-        ])
-        self.env["project.project"].invalidate_model(
-            ["hie_billed_revenue", "hie_unbilled_revenue"]
-        )

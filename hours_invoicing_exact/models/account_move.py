@@ -59,36 +59,16 @@ class AccountMove(models.Model):
 
     def _compute_hie_booking_line_ids(self):
         by_move = defaultdict(list)
-        ids = [move_id for move_id in self._origin.ids if move_id]
-        if ids:
-            self.env["hie.billing.link"].flush_model()
-            self.env.cr.execute(
-                "SELECT move_id, booking_line_id FROM hie_billing_link WHERE move_id = ANY(%s)"
-                " ORDER BY booking_line_id",
-                (ids,),
-            )
-            for move_id, line_id in self.env.cr.fetchall():
-                by_move[move_id].append(line_id)
+        for line_id, _move_line_id, move_id in self.env["hie.billing.link"]._read_by_moves(
+            self._origin.ids
+        ):
+            by_move[move_id].append(line_id)
         for move in self:
             move.hie_booking_line_ids = [Command.set(by_move.get(move._origin.id, []))]
 
     @api.depends("amount_untaxed")
     def _compute_hie_booking_figures(self):
-        data = {}
-        ids = [move_id for move_id in self._origin.ids if move_id]
-        if ids:
-            self.env["account.analytic.line"].flush_model(["revenue_amount"])
-            self.env.cr.execute(
-                """
-                SELECT k.move_id, COUNT(*), COALESCE(SUM(l.revenue_amount), 0)
-                  FROM hie_billing_link k
-                  JOIN account_analytic_line l ON l.id = k.booking_line_id
-                 WHERE k.move_id = ANY(%s)
-                 GROUP BY k.move_id
-                """,
-                (ids,),
-            )
-            data = {move_id: (count, value) for move_id, count, value in self.env.cr.fetchall()}
+        data = self.env["hie.billing.link"]._read_move_figures(self._origin.ids)
         for move in self:
             count, value = data.get(move._origin.id, (0, 0.0))
             move.hie_booking_line_count = count
@@ -101,59 +81,32 @@ class AccountMove(models.Model):
             move.hie_hours_appendix = any(move.hie_project_ids.mapped("invoice_hours_appendix"))
 
     # ------------------------------------------------------------------
-    # Release of billed booking lines
+    # Release of billed booking lines (the rules: hie.billing.link)
     # ------------------------------------------------------------------
-    def _hie_release_hours(self, mark=True):
-        self.sudo()._origin.hie_booking_line_ids._hie_release()
-        if mark:
-            self.filtered(lambda move: move.invoice_line_ids.filtered("hie_bills_hours")).write(
-                {"hie_hours_released": True}
-            )
+    def write(self, vals):
+        self.env["hie.billing.link"]._check_released_write(self, vals)
+        return super().write(vals)
 
     def unlink(self):
-        self._hie_release_hours(mark=False)
+        self.env["hie.billing.link"]._release_moves(self, mark=False)
         return super().unlink()
 
     def button_cancel(self):
         res = super().button_cancel()
-        self.filtered(lambda move: move.state == "cancel")._hie_release_hours()
+        self.env["hie.billing.link"]._release_moves(
+            self.filtered(lambda move: move.state == "cancel"))
         return res
 
     def button_draft(self):
-        released = self.filtered("hie_hours_released")
-        if released:
-            raise UserError(_(
-                "Invoice %s cannot be reset to draft: its hours were made billable again when it "
-                "was cancelled or credited, and may have been invoiced since. Invoice the hours "
-                "anew instead.",
-                released[0].display_name,
-            ))
+        self.env["hie.billing.link"]._check_can_reopen(self)
         self._exact_leave_outbox()
         return super().button_draft()
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
-        refunds = posted.filtered(
-            lambda move: move.move_type == "out_refund" and move.reversed_entry_id
-        )
-        if refunds:
-            refunds.reversed_entry_id._hie_release_if_fully_credited()
+        self.env["hie.billing.link"]._release_credited(posted)
         posted._exact_enqueue()
         return posted
-
-    def _hie_release_if_fully_credited(self):
-        """A posted invoice that its posted credit notes fully credit releases its hours when
-        the company says credited hours become billable again; otherwise they stay billed
-        (written off). Partial credit notes never release hours."""
-        for move in self.filtered(lambda m: m.state == "posted" and not m.hie_hours_released):
-            credit_notes = move.reversal_move_ids.filtered(lambda m: m.state == "posted")
-            credited = sum(credit_notes.mapped("amount_total"))
-            if move.currency_id.compare_amounts(credited, move.amount_total) < 0:
-                continue
-            if not move.company_id.hie_credit_releases_hours:
-                continue
-            move._hie_release_hours()
-            credit_notes.write({"hie_hours_released": True})
 
     # ------------------------------------------------------------------
     # Actions

@@ -24,22 +24,19 @@ class AccountMoveLine(models.Model):
     def _compute_hie_booking_line_ids(self):
         by_line = defaultdict(list)
         origin = self._origin.filtered("id")
-        if origin:
-            self.env["hie.billing.link"].flush_model()
-            # the index is on (invoice, invoice line)
-            self.env.cr.execute(
-                "SELECT move_line_id, booking_line_id FROM hie_billing_link"
-                " WHERE move_id = ANY(%s) AND move_line_id = ANY(%s) ORDER BY booking_line_id",
-                (origin.move_id.ids, origin.ids),
-            )
-            for move_line_id, line_id in self.env.cr.fetchall():
-                by_line[move_line_id].append(line_id)
+        for move_line_id, line_id in self.env["hie.billing.link"]._read_by_move_lines(
+            origin.move_id.ids, origin.ids
+        ):
+            by_line[move_line_id].append(line_id)
         for line in self:
             line.hie_booking_line_ids = [Command.set(by_line.get(line._origin.id, []))]
 
     def unlink(self):
         """Removing an invoice line (from a draft) releases its booking lines."""
-        self.sudo()._origin.hie_booking_line_ids._hie_release()
+        Link = self.env["hie.billing.link"]
+        origin = self._origin.filtered("id")
+        Link._release(line_id for _move_line_id, line_id
+                      in Link._read_by_move_lines(origin.move_id.ids, origin.ids))
         return super().unlink()
 
     # ------------------------------------------------------------------

@@ -57,9 +57,7 @@ class ProjectProject(models.Model):
         """The rule: only direct lines of time & material projects whose status allows
         invoicing (quoted/tendered or order), and only once (see
         :meth:`_hie_invoiceable_domain`)."""
-        return [
-            ("is_direct", "=", True),
-            ("booking_project_id.invoicing_type", "=", "time_material"),
+        return self.env["hie.billing.link"]._billable_domain() + [
             ("booking_project_id.project_status", "in", INVOICEABLE_STATUSES),
         ]
 
@@ -90,7 +88,7 @@ class ProjectProject(models.Model):
         ]
         if line_ids is not None:
             domain.append(("id", "in", list(line_ids)))
-        groups = self.env["account.analytic.line"].sudo()._hie_read_unbilled_groups(domain)
+        groups = self.env["hie.billing.link"].sudo()._read_unbilled_groups(domain)
         if not groups:
             return self.env["account.move"]
         self.browse({group[0].id for group in groups})._hie_lock_for_billing()
@@ -104,7 +102,7 @@ class ProjectProject(models.Model):
         other gets a clear error at once; a billing whose snapshot predates another billing
         of the project that committed since fails the same way (the marked rows are a
         concurrent update). Changes of booking lines wait for these rows (see
-        :meth:`account.analytic.line._hie_wait_for_billing`). The booking lines themselves
+        :meth:`hie.billing.link._wait_for_billing`). The booking lines themselves
         are not locked: their rows, and the many indexes of their table, are not written by
         a billing. The unique link per booking line is the database's last word.
         """
@@ -182,7 +180,7 @@ class ProjectProject(models.Model):
             ).sorted("sequence")
             for aml, spec in zip(product_lines, specs, strict=True):
                 links.extend((line_id, aml.id, move.id) for line_id in spec["ids"])
-        lines._hie_set_billing_links(links)
+        self.env["hie.billing.link"]._link(links)
         return moves
 
     @api.model

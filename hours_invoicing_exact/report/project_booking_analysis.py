@@ -141,14 +141,17 @@ class ProjectBookingAnalysis(models.Model):
               JOIN project_project p ON p.id = l.booking_project_id
               LEFT JOIN hie_billing_link k ON k.booking_line_id = l.id
               LEFT JOIN account_move m ON m.id = k.move_id
+             CROSS JOIN LATERAL (SELECT %s AS billing_status) b
              CROSS JOIN LATERAL (
-                   SELECT CASE WHEN k.id IS NOT NULL AND m.state = 'posted' THEN 'invoiced'
-                               WHEN k.id IS NOT NULL THEN 'on_draft'
-                               WHEN l.is_direct AND p.invoicing_type = 'time_material'
-                               THEN 'to_invoice'
-                               ELSE 'not_billable' END AS billing_status
+                   SELECT CASE WHEN b.billing_status = 'invoiced' AND m.state != 'posted'
+                               THEN 'on_draft' ELSE b.billing_status END AS billing_status
              ) s
-            """
+            """,
+            # the booking line's status (the link model's rule), invoiced split by posting
+            self.env["hie.billing.link"]._billing_status_sql(
+                SQL("l.booking_project_id"), SQL("k.id"), SQL("p.invoicing_type"),
+                SQL("l.is_direct"),
+            ),
         )
 
     def init(self):

@@ -1,6 +1,7 @@
 from . import (
     _repository_path,
     test_analysis,
+    test_billed_once,
     test_billing_stateful,
     test_book_costs,
     test_booking_gate,

@@ -47,8 +47,8 @@ class TestBookingAnalysis(HieCase):
             "invoice_line_ids": [(0, 0, {"name": "Consultancy January", "quantity": 8,
                                          "price_unit": 80.0})],
         })
-        cls.line_a.write({"invoice_id": cls.invoice.id,
-                          "invoice_line_id": cls.invoice.invoice_line_ids.id})
+        cls.env["hie.billing.link"]._link(
+            [(cls.line_a.id, cls.invoice.invoice_line_ids.id, cls.invoice.id)])
         cls.projects = cls.project_tm | cls.project_fixed | cls.project_internal
         cls.measures = ["hours", "billed_hours", "draft_hours", "unbilled_hours",
                         "cost_amount", "revenue_amount", "billed_revenue", "draft_revenue",

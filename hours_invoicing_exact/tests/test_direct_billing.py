@@ -59,7 +59,7 @@ class TestDirectAndBillingStatus(HieCase):
             "move_type": "out_invoice", "partner_id": self.customer.id,
             "invoice_line_ids": [(0, 0, {"name": "x", "quantity": 1, "price_unit": 1})],
         })
-        line.write({"invoice_id": invoice.id, "invoice_line_id": invoice.invoice_line_ids.id})
+        self.env["hie.billing.link"]._link([(line.id, invoice.invoice_line_ids.id, invoice.id)])
         self.assertEqual(line.billing_status, "invoiced")
         other = self.book_hours(self.project_tm, product=self.activity)
         self.project_tm.invoicing_type = "fixed_price"
@@ -84,7 +84,7 @@ class TestDirectAndBillingStatus(HieCase):
             "move_type": "out_invoice", "partner_id": self.customer.id,
             "invoice_line_ids": [(0, 0, {"name": "by hand", "quantity": 1, "price_unit": 9})],
         })
-        linked.invoice_id = other  # linked without an invoice line
+        self.env["hie.billing.link"]._link([(linked.id, False, other.id)])  # no invoice line
         self.assertFalse(linked.invoice_line_id)
 
         def found(domain):

@@ -138,7 +138,7 @@ class TestInvoicingWizard(HieCase):
         self.assertNotEqual(l2.invoice_line_id, l3.invoice_line_id)  # detail level: per line
         self.assertEqual(l1.invoice_id, moves)
         # per project: two invoices, both to the debtor
-        (l1 | l2 | l3)._hie_release()
+        self.env["hie.billing.link"]._release((l1 | l2 | l3).ids)
         moves.unlink()
         moves = (self.project_tm | self.project_tm2)._hie_create_invoices("2026-01-31")
         self.assertEqual(len(moves), 2)

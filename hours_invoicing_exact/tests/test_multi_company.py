@@ -288,8 +288,7 @@ class TestMultiCompany(HieCase):
         line_a, _line_b = self.book_both()
         move_b = self._hand_made_invoice(self.company_b)
         with self.assertRefused(UserError, move_b.display_name, self.company_a.name):
-            self.env["account.analytic.line"]._hie_set_billing_links(
-                [(line_a.id, False, move_b.id)])
+            self.env["hie.billing.link"]._link([(line_a.id, False, move_b.id)])
         self.assertFalse(line_a.invoice_id)
         self.assertFalse(move_b.hie_booking_line_ids)
 

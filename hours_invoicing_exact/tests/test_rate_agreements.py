@@ -112,7 +112,7 @@ class TestRateAgreements(HieCase):
         manual = self.book_hours(project, 2, product=self.activity,
                                  revenue_override=True, revenue_manual=10.0)
         invoiced = self.book_hours(project, 2, product=self.activity)
-        invoiced.write({"invoice_id": self._dummy_invoice().id})
+        self.env["hie.billing.link"]._link([(invoiced.id, False, self._dummy_invoice().id)])
         self.assertEqual(invoiced.billing_status, "invoiced")
         self.assertEqual(plain.revenue_amount, 160.0)
 

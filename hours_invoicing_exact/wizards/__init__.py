@@ -1,4 +1,5 @@
 from . import (
+    account_move_reversal,
     invoice_link_wizard,
     period_entry_preview,
     period_reconcile,

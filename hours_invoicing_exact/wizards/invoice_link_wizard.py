@@ -80,9 +80,7 @@ class HieInvoiceLinkWizard(models.TransientModel):
     def action_link(self):
         self.ensure_one()
         move = self.move_id
-        if move.move_type != "out_invoice" or move.state == "cancel":
-            raise UserError(_("Hours can be linked only to a customer invoice that is not "
-                              "cancelled."))
+        self.env["hie.billing.link"]._check_can_link_to(move)
         if not self.line_ids:
             raise UserError(_("Choose the booking lines to link to invoice %s.",
                               move.display_name))
@@ -103,7 +101,7 @@ class HieInvoiceLinkWizard(models.TransientModel):
                 move.commercial_partner_id.display_name,
             ))
         allowed.sudo().booking_project_id._hie_lock_for_billing()
-        self.env["account.analytic.line"]._hie_set_billing_links(
+        self.env["hie.billing.link"]._link(
             (line_id, False, move.id) for line_id in allowed.ids
         )
         move.hie_project_ids = [Command.link(pid) for pid in allowed.booking_project_id.ids]
