@@ -174,6 +174,12 @@ class TwinfieldClient:
                 failures = self._back_off(failures, f"{type(exc).__name__} on <{root_tag}>")
                 continue
             except zeep.exceptions.Fault as fault:
+                status = self._last_status()
+                if status is not None and not self._soap_fault_body():
+                    # a bare status page zeep took for XML (e.g. an HTML 429 or 503)
+                    action = self._on_status(status, root_tag, write, failures, waits_429)
+                    failures, waits_429 = action
+                    continue
                 text = str(fault.message or "")
                 lowered = text.lower()
                 if any(marker in lowered for marker in TOKEN_FAULTS):
@@ -194,26 +200,10 @@ class TwinfieldClient:
                     ) from None
                 raise TwinfieldRequestError(text) from None
             except zeep.exceptions.TransportError as exc:
-                status = exc.status_code
-                if status == 429:
-                    waits_429 += 1
-                    if waits_429 > self.max_429_waits:
-                        raise TwinfieldUnavailable(
-                            "Twinfield keeps refusing calls (HTTP 429, fair use).", 429
-                        ) from None
-                    self._wait_after_429()
-                    continue
-                if status and status >= 500:
-                    if write:
-                        raise OutcomeUnknown(
-                            f"Twinfield answered HTTP {status} to a <{root_tag}> request; "
-                            "it may or may not have been stored."
-                        ) from None
-                    failures = self._back_off(failures, f"HTTP {status} on <{root_tag}>")
-                    continue
-                raise TwinfieldRequestError(
-                    f"Twinfield refused the request (HTTP {status}).", status
-                ) from None
+                failures, waits_429 = self._on_status(
+                    exc.status_code, root_tag, write, failures, waits_429
+                )
+                continue
             except zeep.exceptions.Error as exc:
                 if write:
                     raise OutcomeUnknown(
@@ -228,6 +218,34 @@ class TwinfieldClient:
                         f"Unreadable answer from Twinfield to a <{root_tag}> request ({exc})."
                     ) from None
                 raise TwinfieldError(f"Unreadable answer from Twinfield ({exc}).") from None
+
+    def _last_status(self) -> int | None:
+        response = self.transport.last_response
+        return None if response is None else response.status_code
+
+    def _soap_fault_body(self) -> bool:
+        """Whether the last answer is a SOAP envelope (a real fault, not a status page)."""
+        response = self.transport.last_response
+        return response is not None and b"Envelope" in (response.content or b"")[:400]
+
+    def _on_status(self, status, root_tag: str, write: bool, failures: int, waits_429: int):
+        """Handle an HTTP error status; return (failures, waits_429) to retry, or raise."""
+        if status == 429:
+            waits_429 += 1
+            if waits_429 > self.max_429_waits:
+                raise TwinfieldUnavailable(
+                    "Twinfield keeps refusing calls (HTTP 429, fair use).", 429
+                )
+            self._wait_after_429()
+            return failures, waits_429
+        if status and status >= 500:
+            if write:
+                raise OutcomeUnknown(
+                    f"Twinfield answered HTTP {status} to a <{root_tag}> request; "
+                    "it may or may not have been stored."
+                )
+            return self._back_off(failures, f"HTTP {status} on <{root_tag}>"), waits_429
+        raise TwinfieldRequestError(f"Twinfield refused the request (HTTP {status}).", status)
 
     def _wait_after_429(self) -> None:
         """Block the shared budget for ``Retry-After`` seconds and wait that long (B4)."""
