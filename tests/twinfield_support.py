@@ -115,7 +115,8 @@ def worker_main(argv: list[str]) -> None:
         OutboxEngine(SqliteRepository(args[4]), adapter, batch_size=10).run()
     elif mode == "drain":
         client = make_client(args[0], args[1], args[2], clock,
-                             credit_store=SqliteCreditStore(args[5]), timeout=(2.0, 5.0))
+                             credit_store=SqliteCreditStore(args[5]), limit=500,
+                             timeout=(2.0, 5.0))
         report = OutboxEngine(SqliteRepository(args[4]),
                               TwinfieldSalesAdapter(client, batch_size=4), batch_size=4).run()
         print(report.posted, report.recovered)

@@ -82,5 +82,5 @@ XML vocabulary (:mod:`.xml`): ``sales_transaction``, ``journal_transaction``,
 ``transactions``, ``parse_transactions``, ``browse_by_invoice_numbers``, ``parse_browse``,
 ``customer_dimension``, ``list_offices``, ``list_request``, ``period_of``, ``ymd``.
 
-A local server for tests lives outside the addon: ``hie_testing/twinfield_server.py``.
+A local server for tests lives outside the addon, with the test tooling (not shipped).
 """

@@ -269,7 +269,8 @@ class TwinfieldTokenManager:
 
     def _renew(self, rejected: str | None) -> str:
         with self.store.lock_and_load() as state:
-            if state.access_token != rejected and state.seconds_left(self.clock.now()) > self.margin:
+            left = state.seconds_left(self.clock.now())
+            if state.access_token != rejected and left > self.margin:
                 self._state = state
                 return state.access_token
             if not state.refresh_token:
