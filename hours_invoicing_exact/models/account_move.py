@@ -290,8 +290,7 @@ class AccountMove(models.Model):
                 "reference": move.name,
                 "kind": "sales_entry",
                 "payload": move._exact_prepare_sales_payload(),
-                "state": "reconnect_needed" if connection.state == "reconnect_needed"
-                else "to_send",
+                "state": Outbox._get_initial_state(connection),
             })
         Outbox.create(values)
         candidates.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])

@@ -560,9 +560,7 @@ class AccountingConnection(models.Model):
         """The token chain is broken: flag, park the records to send, ask a manager."""
         for connection in self:
             connection.write({"state": "reconnect_needed", "last_error": message})
-            self.env["accounting.outbox"].search(
-                [("connection_id", "=", connection.id), ("state", "=", "to_send")]
-            ).write({"state": "reconnect_needed"})
+            self.env["accounting.outbox"]._park_for_reconnect(connection)
             manager = connection._get_responsible_manager()
             connection.activity_schedule(
                 "mail.mail_activity_data_todo",

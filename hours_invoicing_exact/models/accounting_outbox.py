@@ -126,6 +126,21 @@ class AccountingOutbox(models.Model):
             _logger.info("Exact Online: batched relation look-up refused: %s", exc.message)
             return 0
 
+    # -- lost connection --------------------------------------------------------------------
+
+    @api.model
+    def _get_initial_state(self, connection):
+        """State of a new record: it waits for a new consent when the connection lost its
+        authorization."""
+        return "reconnect_needed" if connection.state == "reconnect_needed" else "to_send"
+
+    @api.model
+    def _park_for_reconnect(self, connection):
+        """The connection lost its authorization: its records to send wait for a new consent
+        (``accounting.connection._finish_authorization`` puts them back to send)."""
+        self.search([("connection_id", "=", connection.id), ("state", "=", "to_send")]).write(
+            {"state": "reconnect_needed"})
+
     # -- processing ------------------------------------------------------------------------
 
     @api.model
@@ -239,13 +254,34 @@ class AccountingOutbox(models.Model):
         failed = self.filtered(lambda record: record.state == "error")
         if not failed:
             raise UserError(_("Only records in error can be retried."))
+        self.env.flush_all()  # nothing of this transaction may overwrite the reset later
         for connection in failed.connection_id:
             records = failed.filtered(lambda r, c=connection: r.connection_id == c)
             with own_env(connection._get_cursor_factory()) as env:
                 env[self._name].browse(records.ids).write(
                     {"state": "to_send", "attempts": 0, "last_error": False})
         self.invalidate_recordset()
-        return failed.action_send_now()
+        stopped = []
+        for connection in failed.connection_id:
+            records = failed.filtered(lambda r, c=connection: r.connection_id == c)
+            report = self.sudo()._process(connection, record_ids=records.ids)
+            if report.stopped:
+                stopped.append(report.stopped)
+        if not stopped:
+            return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning",
+                "sticky": True,
+                "title": _("Queued for Exact Online"),
+                "message": _("The records are queued again but could not be sent now (%s). "
+                             "The scheduled run sends them as soon as Exact Online accepts "
+                             "calls again.", "; ".join(stopped)),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     @api.model
     def _cron_process(self, batch=100):

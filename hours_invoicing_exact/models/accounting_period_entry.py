@@ -20,6 +20,7 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date
 
 from ..services import journal
@@ -331,10 +332,18 @@ class AccountingPeriodEntry(models.Model):
 
     @api.model
     def _active_entries(self, company, kind, date_from, date_to):
+        """The queued or sent entries of the ``kind`` periods starting in ``[date_from,
+        date_to]``; for months also the day entries of those months (sent before a switch
+        to per month: they count for their month, see :meth:`_sent_totals`)."""
+        domain = [("period_kind", "=", kind), ("date_from", ">=", date_from),
+                  ("date_from", "<=", date_to)]
+        if kind == "month":
+            month_end = journal.Period.containing("month", date_to).end
+            domain = expression.OR([domain, [
+                ("period_kind", "=", "day"), ("date_from", ">=", date_from),
+                ("date_from", "<=", month_end)]])
         return self.search([
-            ("company_id", "=", company.id), ("period_kind", "=", kind),
-            ("date_from", ">=", date_from), ("date_from", "<=", date_to),
-            ("state", "in", ACTIVE_STATES),
+            ("company_id", "=", company.id), ("state", "in", ACTIVE_STATES), *domain,
         ])
 
     @api.model
@@ -589,6 +598,7 @@ class AccountingPeriodEntry(models.Model):
             months = {
                 entry.date_from for entry in self._active_entries(
                     company, "month", periods[0].start.replace(day=1), periods[-1].start)
+                if entry.period_kind == "month"
             }
             covered = [p for p in periods if p.start.replace(day=1) in months]
             if covered:
@@ -602,9 +612,6 @@ class AccountingPeriodEntry(models.Model):
                     return created
         rows_by_period = self._period_rows(company, kind, periods[0].start, periods[-1].end)
         active = self._active_entries(company, kind, periods[0].start, periods[-1].start)
-        if kind == "month":
-            # what day entries sent before a switch to per month counts for their month
-            active |= self._active_entries(company, "day", periods[0].start, periods[-1].end)
         sent_by_period = self._sent_totals(active, kind)
         # entries that failed are superseded: the period is built again under a new sequence,
         # and what Exact refused of them can no longer be retried (it would book it twice)

@@ -2,6 +2,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..services import journal
+
 PERIOD_SYNC_MODES = [
     ("document", "Per document"),
     ("day", "Per day"),
@@ -126,16 +128,31 @@ class ResCompany(models.Model):
         return res
 
     def _exact_switch_to_document(self):
-        """From memorial entries back to sales entries, without a gap: the posted customer
-        invoices and credit notes of the synced sales journals that no queued or sent memorial
-        entry carries (their period was not sent yet, e.g. the current month) are queued as
-        sales entries at once. Memorial entries in error are superseded, so that a retry
-        cannot book their invoices a second time."""
+        """From memorial entries back to sales entries, without a gap or a double:
+
+        * the periods memorial entries were sent for get their last corrections (e.g. an
+          invoice reset to draft since: reversed there, it goes as a sales entry when posted
+          again); no memorial entry corrects them later;
+        * memorial entries in error are superseded, so that a retry cannot book their
+          invoices a second time;
+        * the posted customer invoices and credit notes of the synced sales journals that no
+          queued or sent memorial entry carries (their period was not sent yet, e.g. the
+          current month) are queued as sales entries at once.
+        """
         Entry = self.env["accounting.period.entry"].sudo()
         for company in self:
             connection = company.exact_connection_id
             if not connection:
                 continue
+            active = Entry.search([("company_id", "=", company.id),
+                                   ("state", "in", ("to_send", "sent"))])
+            for kind in ("month", "day"):
+                periods = sorted({
+                    journal.Period.containing(kind, entry.date_from)
+                    for entry in active if entry.period_kind == kind
+                }, key=lambda period: period.start)
+                if periods:
+                    Entry._sync_periods(company, periods)
             failed = Entry.search([("company_id", "=", company.id), ("state", "=", "error")])
             failed.write({"superseded": True})
             failed.outbox_id.filtered(lambda o: o.state == "error").write({"state": "cancelled"})

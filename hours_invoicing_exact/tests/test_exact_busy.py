@@ -21,8 +21,9 @@ class TestExactBusy(ExactCase):
     def setUp(self):
         super().setUp()
         # backoffs and 429 waits pass on a virtual clock of the client
-        clock = VirtualClock(start=time.time())
-        patcher = patch.object(type(self.connection), "_get_clock", lambda connection: clock)
+        self.clock = VirtualClock(start=time.time())
+        patcher = patch.object(type(self.connection), "_get_clock",
+                               lambda connection: self.clock)
         patcher.start()
         self.addCleanup(patcher.stop)
         self.moves = [self.make_invoice(date=f"2025-01-{day:02d}") for day in (10, 11, 12)]
@@ -40,6 +41,9 @@ class TestExactBusy(ExactCase):
         self.assertEqual(set(waiting.mapped("attempts")), {0})
 
     def assert_all_sent_once(self):
+        # the spell is over: the client's clock, moved on by its waits, is real time again
+        self.clock = VirtualClock(start=time.time())
+        self.cron()
         self.assertEqual({move.hie_exact_outbox_id.state for move in self.moves}, {"sent"})
         self.assertEqual(self.server.entries_by_ref(),
                          {move.name: 1 for move in self.moves})
@@ -57,18 +61,16 @@ class TestExactBusy(ExactCase):
         self.server.daily_limit = 5000
         self.server.clock.advance(86400)
         self.connection.sudo().write({"rl_daily_remaining": 5000})
-        self.cron()
         self.assert_all_sent_once()
 
     def test_long_429_spell(self):
-        self.server.inject("status", 10_000, status=429)
+        self.server.inject("status", 10_000, status=429, path="/api/v1/")
         for _run in range(RUNS):
             self.cron()
         self.assertFalse(self.server.sales_entries)
         self.assert_waiting_unharmed()
         self.server.faults.clear()
         self.server.clock.advance(60)
-        self.cron()
         self.assert_all_sent_once()
 
     def test_long_5xx_spell(self):
@@ -79,5 +81,18 @@ class TestExactBusy(ExactCase):
             self.assertFalse(self.server.sales_entries)
             self.assert_waiting_unharmed()
             self.server.faults.clear()
-        self.cron()
+        self.assert_all_sent_once()
+
+    def test_retry_while_exact_is_busy_says_it_was_queued(self):
+        """Defect 6: Retry sends at once, or says clearly that the record was queued."""
+        record = self.moves[0].hie_exact_outbox_id
+        record.write({"state": "error", "attempts": 5,
+                      "last_error": "Gave up after 5 attempts: Service Unavailable"})
+        self.server.inject("status", 10_000, status=503)
+        action = record.with_user(self.manager).action_retry()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("queued", action["params"]["message"])
+        self.env.invalidate_all()
+        self.assertEqual((record.state, record.attempts), ("to_send", 0))
+        self.server.faults.clear()
         self.assert_all_sent_once()

@@ -242,6 +242,14 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertFalse(by_sales_entry)
         self.assertEqual(by_memorial, self.moves)
         self.assertEqual(len(self.server.general_journal_entries), 3)
+        # the month agrees with what was sent (its day entries included), also in Exact
+        wizard = self.env["accounting.period.reconcile"].create({
+            "company_id": self.company.id, "period_kind": "month", "date": "2025-03-01"})
+        self.assertTrue(wizard.agrees, wizard.line_ids.read(
+            ["account_id", "vat_code", "difference", "vat_difference"]))
+        wizard.action_verify_with_exact()
+        self.assertTrue(wizard.agrees, wizard.line_ids.read(
+            ["account_id", "vat_code", "exact_difference"]))
 
     def test_month_to_day_mid_month(self):
         self.company.period_sync_mode = "month"
@@ -257,6 +265,23 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertEqual(len(self.server.general_journal_entries), 3)
         self.run_on(D(2025, 3, 11))  # nothing new
         self.assertEqual(len(self.server.general_journal_entries), 3)
+
+    def test_reset_to_draft_then_switch_to_document(self):
+        """An invoice of a sent month reset to draft (allowed per month) before a switch to
+        per document: the switch sends the month's correction (reversing it), and posted
+        again it goes as a sales entry - once in total."""
+        self.company.period_sync_mode = "month"
+        kept = self.post(D(2025, 2, 10), (100.0, self.btw21))
+        changed = self.post(D(2025, 2, 12), (250.55, self.btw21), (33.33, self.btw9))
+        self.run_on(D(2025, 3, 2))
+        changed.button_draft()
+        self.company.period_sync_mode = "document"
+        self.assertEqual(len(self.server.general_journal_entries), 2)  # the correction
+        changed.invoice_line_ids[0].price_unit = 200.0
+        changed.action_post()
+        by_sales_entry, by_memorial = self.assert_exactly_once()
+        self.assertEqual(by_sales_entry, changed)
+        self.assertEqual(by_memorial, kept)
 
     def test_month_document_month_round_trip(self):
         self.company.period_sync_mode = "month"

@@ -45,7 +45,7 @@ class PeriodEntryPreview(models.TransientModel):
         rows = Entry._period_rows(company, period.kind, period.start, period.end)
         build = Entry._build_period(company, connection, period, rows.get(period.start, []))
         active = Entry._active_entries(company, period.kind, period.start, period.start)
-        sent = Entry._sent_totals(active).get(period.start)
+        sent = Entry._sent_totals(active, period.kind).get(period.start)
         return build, sent
 
     @api.depends("company_id", "period_kind", "date")

@@ -81,7 +81,8 @@ class PeriodReconcile(models.TransientModel):
                 figures[key][0] += float(line.amount)
                 figures[key][1] += float(line.vat_amount or 0)
             active = Entry._active_entries(company, period.kind, period.start, period.start)
-            for key, (amount, vat) in Entry._sent_totals(active).get(period.start, {}).items():
+            for key, (amount, vat) in Entry._sent_totals(active, period.kind).get(
+                    period.start, {}).items():
                 figures[(int(key.gl_account), key.vat_code)][2] += float(amount)
                 figures[(int(key.gl_account), key.vat_code)][3] += float(vat)
             wizard.write({
