@@ -327,6 +327,15 @@ def test_partly_successful_batch_gives_each_its_own_outcome(twf_server, twf_clie
     assert twf_server.calls["write"] == 1 and twf_server.credits_used == 3  # one call
 
 
+def test_closed_period_is_refused_before_any_call(twf_server, twf_client):
+    twf_server.close_period("2024/01")
+    periods = {row["period"]: row["open"] for row in TwinfieldReference(twf_client).periods(2024)}
+    adapter = TwinfieldSalesAdapter(twf_client, is_closed=lambda period: not periods[period])
+    (outcome,) = adapter.post_batch([invoice(1)])
+    assert outcome.message == "Period 2024/01 is closed in Twinfield."
+    assert twf_server.calls["write"] == 0
+
+
 def test_unbalanced_answer_carries_twinfields_message(twf_server, twf_client):
     element = x.sales_transaction(invoice(1), office=OFFICE)
     element.find("lines/line[@type='total']/value").text = "1.00"

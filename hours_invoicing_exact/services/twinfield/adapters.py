@@ -52,8 +52,12 @@ class _TransactionAdapter:
         batch_size: int = 50,
         lookup_chunk: int = 100,
         raise_warnings: bool = False,
+        is_closed=None,
     ):
         self.client = client
+        #: ``is_closed("YYYY/PP") -> bool`` from the cached periods (``TwinfieldReference
+        #: .periods``): a transaction for a closed period is refused without a call (C4)
+        self.is_closed = is_closed
         self.code = code or self.default_code
         self.post_batch_size = batch_size
         self.lookup_chunk = lookup_chunk
@@ -87,7 +91,11 @@ class _TransactionAdapter:
         built = []
         for index, payload in enumerate(payloads):
             try:
-                built.append((index, self.build(payload)))
+                element = self.build(payload)
+                period = element.findtext("header/period")
+                if self.is_closed is not None and self.is_closed(period):
+                    raise TwinfieldError(f"Period {period} is closed in Twinfield.")
+                built.append((index, element))
             except TwinfieldError as exc:  # refused locally: never sent
                 outcomes[index] = TwinfieldRejected(exc.message)
         if built:
