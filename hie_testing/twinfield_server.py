@@ -582,6 +582,10 @@ class TwinfieldServer:
                     "fin.trs.head.status": trs["destiny"],
                     "fin.trs.head.yearperiod": trs["period"],
                     "fin.trs.line.invnumber": line.get("invoicenumber") or "",
+                    "fin.trs.line.dim1": line.get("dim1") or "",
+                    "fin.trs.line.dim2": line.get("dim2") or "",
+                    "fin.trs.line.vatcode": line.get("vatcode") or "",
+                    "fin.trs.line.type": line["type"],
                     "fin.trs.line.valuesigned": f"{line['signed']:.2f}",
                 }
                 if not all(_filter_ok(values.get(column["field"], ""), column)
@@ -692,6 +696,7 @@ class TwinfieldServer:
             errors.append((item.find("lines") if item.find("lines") is not None else item,
                            "Een boeking moet minstens twee regels bevatten."))
         stored_lines, explicit_vat_codes, generated = [], set(), collections.defaultdict(Decimal)
+        vat_invoice: dict[str, str | None] = {}  # a generated VAT line's invoice number
         totals = 0
         for line in lines:
             line_type = line.get("type")
@@ -743,6 +748,8 @@ class TwinfieldServer:
                         else:  # B3: Twinfield generates VAT from the detail's vatcode
                             vat_value = _half_up(value * vat["percentage"] / 100)
                         generated[vatcode] += vat_value if signed >= 0 else -vat_value
+                        vat_invoice.setdefault(vatcode, line.findtext("invoicenumber")
+                                               or invoicenumber)
             elif line_type == "vat":  # B3: optional explicit VAT line
                 vat = self.vat_codes.get((office, vatcode or ""))
                 if vat is None:
@@ -767,7 +774,8 @@ class TwinfieldServer:
             stored_lines.append({
                 "type": "vat", "dim1": self.vat_codes[(office, vatcode)]["account"],
                 "dim2": None, "signed": amount, "vatcode": vatcode,
-                "invoicenumber": invoicenumber, "description": "btw", "generated": True,
+                "invoicenumber": vat_invoice.get(vatcode) or invoicenumber,
+                "description": "btw", "generated": True,
             })
         balance = sum((line["signed"] for line in stored_lines), Decimal(0))
         if not errors and balance:

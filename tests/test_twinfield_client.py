@@ -407,6 +407,12 @@ def test_memorial_entry_from_the_journal_core(twf_server, twf_client):
         ("detail", "1300", D("0.24")), ("detail", "8000", D("-0.21")),
         ("vat", "1500", D("-0.03"))]  # Odoo's 0.03, not Twinfield's 0.04
     assert adapter.lookup([entry.reference]) == {entry.reference: outcome}
+    lines = adapter.read_lines([entry.reference])
+    assert sorted((line["type"], line["gl_account"], line["vat_code"], line["relation"],
+                   line["amount"]) for line in lines) == [
+        ("detail", "1300", "", CUSTOMER, D("0.24")), ("detail", "8000", "VH", "", D("-0.21")),
+        ("vat", "1500", "VH", "", D("-0.03"))]
+    assert {line["number"] for line in lines} == {outcome[1]}
     unbalanced = dict(payload, lines=[dict(payload["lines"][0], amount="-0.22"),
                                       *payload["lines"][1:]])
     (refused,) = adapter.post_batch([unbalanced])

@@ -13,6 +13,9 @@ No accounting API offers an idempotency key, so exactly-once is built from three
 The engine is target-neutral: a :class:`Repository` stores the records (the addon uses
 PostgreSQL with ``FOR UPDATE SKIP LOCKED`` and commits; :class:`SqliteRepository`
 serves the plain-Python tests) and an :class:`Adapter` per target posts and looks up.
+A :class:`BatchAdapter` (Twinfield: several transactions in one call, each with its own
+result) writes ``post_batch_size`` records per call; every record of the call is marked
+``sending`` before it and gets its own outcome after it.
 """
 
 import dataclasses

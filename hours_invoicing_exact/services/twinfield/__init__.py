@@ -71,8 +71,13 @@ Outbox adapters (:mod:`.adapters`, for :class:`..outbox.OutboxEngine`)
     Both: ``post_batch(payloads) -> [(remote_id, number) | TwinfieldRejected |
     OutcomeUnknown]`` (one ``<transactions>`` call, 3 credits), ``post(payload)``,
     ``lookup(references) -> {reference: (remote_id, number)}`` (browse code 100, one read per
-    ``lookup_chunk``), ``warnings`` ``{reference: [texts]}``. ``remote_id`` is
-    ``"office/code/number"``. A "duplicate invoice number" refusal is looked up at once.
+    ``lookup_chunk``), ``read_lines(references) -> [{"reference", "number", "type",
+    "gl_account", "relation", "vat_code", "amount"}]`` (signed amounts as Twinfield stored
+    them, generated VAT lines included: for reconciliation), ``warnings``
+    ``{reference: [texts]}``; ``is_closed=lambda "YYYY/PP": bool`` refuses a closed period
+    without a call. ``remote_id`` is ``"office/code/number"``. A "duplicate invoice number"
+    refusal is looked up at once. Engine: ``OutboxEngine(repository, adapter)`` sends
+    ``post_batch_size`` records per call (each marked sending first).
 
 Errors (:mod:`.errors`) - subclasses of the engine's: ``TwinfieldRejected`` (record error in
 Twinfield's words), ``TwinfieldRequestError``, ``OutcomeUnknown``, ``ReconnectNeeded``,

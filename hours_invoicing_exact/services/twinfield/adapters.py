@@ -15,6 +15,7 @@ The remote id of a transaction is ``"{office}/{code}/{number}"``, its number Twi
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 
 from lxml import etree
 
@@ -147,6 +148,42 @@ class _TransactionAdapter:
                 if reference in wanted and number and reference not in found:
                     found[reference] = (remote_id(self.office, self.code, number), number)
         return found
+
+
+    def read_lines(self, references: Sequence[str]) -> list[dict]:
+        """Lines of the transactions with these invoice numbers as Twinfield stored them, for
+        reconciliation: ``[{"reference", "number", "type", "gl_account", "relation",
+        "vat_code", "amount"}]`` with ``amount`` signed (debit positive, ``…valuesigned``,
+        the reliable amount column per B6). Generated VAT lines included."""
+        rows = []
+        ordered = sorted(set(references))
+        fields = ("fin.trs.line.type", "fin.trs.line.dim1", "fin.trs.line.dim2",
+                  "fin.trs.line.vatcode")
+        for start in range(0, len(ordered), self.lookup_chunk):
+            chunk = ordered[start:start + self.lookup_chunk]
+            wanted = set(chunk)
+            answer = self.client.process_xml(
+                browse_by_invoice_numbers(self.office, self.code, chunk, fields)
+            )
+            numbers = {}
+            browse = parse_browse(answer)
+            for row in browse:  # a transaction is the reference's when any line says so
+                if row.get("fin.trs.line.invnumber") in wanted:
+                    numbers.setdefault(row["fin.trs.head.number"],
+                                       row["fin.trs.line.invnumber"])
+            for row in browse:
+                number = row.get("fin.trs.head.number")
+                if number in numbers:
+                    rows.append({
+                        "reference": numbers[number],
+                        "number": number,
+                        "type": row.get("fin.trs.line.type"),
+                        "gl_account": row.get("fin.trs.line.dim1"),
+                        "relation": row.get("fin.trs.line.dim2") or "",
+                        "vat_code": row.get("fin.trs.line.vatcode") or "",
+                        "amount": Decimal(row.get("fin.trs.line.valuesigned") or 0),
+                    })
+        return rows
 
 
 class TwinfieldSalesAdapter(_TransactionAdapter):

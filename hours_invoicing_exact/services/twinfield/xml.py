@@ -394,10 +394,12 @@ def is_duplicate_refusal(errors: Sequence[str]) -> bool:
     return any(marker in error.lower() for error in errors for marker in DUPLICATE_MARKERS)
 
 
-def browse_by_invoice_numbers(office: str, code: str, numbers: Sequence[str]) -> etree._Element:
+def browse_by_invoice_numbers(office: str, code: str, numbers: Sequence[str],
+                              line_fields: Sequence[str] = ()) -> etree._Element:
     """Browse code 100 (transaction lines) on office, transaction type and the invoice-number
     range ``min(numbers)..max(numbers)`` (B6): one read (1 credit) for a whole batch; the
-    rows are filtered to ``numbers`` by the caller."""
+    rows are filtered to ``numbers`` by the caller. ``line_fields`` adds columns (e.g.
+    ``fin.trs.line.dim1``, ``fin.trs.line.vatcode``) for reconciliation."""
     root = etree.Element("columns", code=BROWSE_TRANSACTIONS)
     ordered = sorted(numbers)
 
@@ -417,6 +419,8 @@ def browse_by_invoice_numbers(office: str, code: str, numbers: Sequence[str]) ->
     column("fin.trs.head.status")
     column("fin.trs.line.invnumber", "between", ordered[0], ordered[-1])
     column("fin.trs.line.valuesigned")
+    for field in line_fields:
+        column(field)
     return root
 
 
