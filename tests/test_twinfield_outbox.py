@@ -7,6 +7,7 @@ and the repository's (every record sent with the server's transaction number).
 
 import datetime as dt
 import itertools
+import random
 import signal
 import threading
 from decimal import Decimal
@@ -236,3 +237,42 @@ def test_memorial_entry_with_lost_answer_is_recovered(twf_server, twf_client, re
     assert report.unknown == 1 and report.recovered == 1
     assert len(twf_server.transactions) == 3
     assert all(repository.get(reference).state == SENT for reference in references)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_walk_of_faults_keeps_exactly_once(twf_server, twf_client, repository, seed):
+    """Seeded random walk: invoices arrive, faults of every kind hit reads and writes,
+    runs come and go, duplicates are enforced or not; after every run no invoice is in
+    Twinfield twice, and every record marked sent has the number Twinfield gave it.
+    At the end, with the faults over, everything is sent exactly once."""
+    rng = random.Random(seed)
+    twf_server.reject_duplicate_invoice_numbers = rng.random() < 0.5
+    engine = OutboxEngine(
+        repository, TwinfieldSalesAdapter(twf_client, batch_size=rng.choice([1, 3, 7]),
+                                          lookup_chunk=rng.choice([2, 100])),
+        batch_size=rng.choice([4, 10]),
+    )
+    references, next_number = [], 1
+    for _step in range(12):
+        count = rng.randint(0, 6)
+        references += enqueue(repository, range(next_number, next_number + count))
+        next_number += count
+        for _fault in range(rng.randint(0, 3)):
+            kind = rng.choice(["reset_after_store", "reset_before_store", "status", "status",
+                               "timeout_after_store"])
+            twf_server.inject(kind, rng.randint(1, 2), status=rng.choice([500, 502, 503, 429]),
+                              target=rng.choice(["write", "write", "read"]), delay=0.35,
+                              retry_after=rng.randint(1, 90))
+        engine.run(limit=rng.choice([None, 5]))
+        counts = twf_server.transactions_by_invoice()
+        assert all(count == 1 for count in counts.values()), counts
+        numbers = {trs["invoicenumber"]: trs["number"] for trs in twf_server.transactions}
+        for record in repository.records():
+            if record.state == SENT:
+                assert record.remote_number == numbers[record.reference]
+            assert record.state != ERROR, record
+        twf_server.clock.advance(rng.choice([0, 30, 120]))
+    twf_server.faults.clear()
+    for _run in range(3):
+        engine.run()
+    assert_exactly_once(twf_server, repository, references)
