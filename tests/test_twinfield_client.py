@@ -454,6 +454,20 @@ def test_sqlite_credit_store_is_shared(tmp_path):
         one.spend(1)
 
 
+def test_app_bucket_is_shared_by_the_organisations():
+    clock = VirtualClock(1_700_000_040.0)
+    app = MemoryCreditStore()
+    first, second = (CreditBudget(MemoryCreditStore(), limit=25, clock=clock, max_wait=0,
+                                  app_store=app, app_limit=6) for _org in range(2))
+    first.spend(3)
+    second.spend(3)
+    with pytest.raises(CreditBudgetExhausted):
+        first.spend(1)  # its organisation has credits left, the app has none
+    assert first.store.update(lambda window: window).used == 3  # given back
+    clock.advance(60)
+    first.spend(3)
+
+
 def test_client_budget_keeps_the_server_below_its_limit(twf_server, twf_client):
     reference = TwinfieldReference(twf_client)
     start = twf_server.clock.now()

@@ -25,8 +25,10 @@ Fair use (:mod:`.credits`)
     ``CreditBudget(store, limit=limit_for(certified), clock=None, max_wait=None)``:
     ``spend(credits)`` before each call (waits for the minute to turn, or raises
     ``CreditBudgetExhausted(reset_at)`` beyond ``max_wait``), ``blocked(retry_after)`` after a
-    429. ``store`` implements ``CreditStore.update(change)``: apply ``change(CreditWindow) ->
-    CreditWindow`` under a lock shared by all workers and persist (Odoo: one row per
+    429; optional ``app_store=``/``app_limit=app_limit_for(certified)`` adds the client id's
+    own bucket (50/1000 a minute over all organisations). ``store`` implements
+    ``CreditStore.update(change)``: apply ``change(CreditWindow) -> CreditWindow`` under a
+    lock shared by all workers and persist (Odoo: one row per
     (client id, organisation) locked ``FOR UPDATE``; tests: ``MemoryCreditStore``,
     ``SqliteCreditStore``). ``READ_CREDITS = 1``, ``WRITE_CREDITS = 3``,
     ``UNCERTIFIED_LIMIT = 25``, ``CERTIFIED_LIMIT = 500`` (a minute, per organisation).

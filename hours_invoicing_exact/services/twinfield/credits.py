@@ -30,6 +30,9 @@ WRITE_CREDITS = 3
 #: Credits a minute per client id and organisation (B6).
 UNCERTIFIED_LIMIT = 25
 CERTIFIED_LIMIT = 500
+#: Credits a minute per client id, over all its organisations (B6).
+UNCERTIFIED_APP_LIMIT = 50
+CERTIFIED_APP_LIMIT = 1000
 WINDOW = 60.0
 #: Seconds added after the minute turns, for clock skew between us and Twinfield.
 RESET_MARGIN = 0.5
@@ -45,6 +48,11 @@ def credits_of(root_tag: str) -> int:
 def limit_for(certified: bool) -> int:
     """Credits a minute per organisation for an app that is ``certified`` or not."""
     return CERTIFIED_LIMIT if certified else UNCERTIFIED_LIMIT
+
+
+def app_limit_for(certified: bool) -> int:
+    """Credits a minute per client id (all organisations) for an app ``certified`` or not."""
+    return CERTIFIED_APP_LIMIT if certified else UNCERTIFIED_APP_LIMIT
 
 
 @dataclasses.dataclass
@@ -119,9 +127,13 @@ class SqliteCreditStore:
 class CreditBudget:
     """Reserves credits before each call in the shared :class:`CreditStore`.
 
-    :param limit: credits a minute (:func:`limit_for`).
+    :param limit: credits a minute of the (client id, organisation) bucket
+        (:func:`limit_for`).
     :param max_wait: longest wait (seconds) for the minute to turn; a longer one raises
         :class:`~.errors.CreditBudgetExhausted`. ``None`` = always wait.
+    :param app_store: optional store of the client id's own bucket, shared by every
+        organisation the app serves (B6: uncertified 50, certified 1000 a minute), with
+        ``app_limit`` (:func:`app_limit_for`); a call must fit both buckets.
     """
 
     def __init__(
@@ -132,17 +144,51 @@ class CreditBudget:
         clock: Clock | None = None,
         max_wait: float | None = None,
         window: float = WINDOW,
+        app_store: CreditStore | None = None,
+        app_limit: int | None = None,
     ):
         self.store = store
         self.limit = limit
         self.clock = clock or SystemClock()
         self.max_wait = max_wait
         self.window = window
+        self.app_store = app_store
+        self.app_limit = app_limit or UNCERTIFIED_APP_LIMIT
         #: credits spent through this budget object (benchmarks, tests)
         self.spent = 0
 
     def _window_start(self, now: float) -> float:
         return now - now % self.window
+
+    def _reserve(self, store: CreditStore, limit: int, credits: int, now: float) -> float:
+        """Reserve in one bucket; return 0.0, or the epoch second to wait for."""
+        start = self._window_start(now)
+        wait_until = 0.0
+
+        def reserve(window: CreditWindow) -> CreditWindow:
+            nonlocal wait_until
+            if window.window_start != start:
+                window = CreditWindow(start, 0, window.blocked_until)
+            if window.blocked_until > now:
+                wait_until = window.blocked_until
+            elif window.used + credits > limit:
+                wait_until = start + self.window + RESET_MARGIN
+            else:
+                window.used += credits
+            return window
+
+        store.update(reserve)
+        return wait_until
+
+    def _give_back(self, store: CreditStore, credits: int, now: float) -> None:
+        start = self._window_start(now)
+
+        def give_back(window: CreditWindow) -> CreditWindow:
+            if window.window_start == start:
+                window.used = max(0, window.used - credits)
+            return window
+
+        store.update(give_back)
 
     def spend(self, credits: int) -> None:
         """Reserve ``credits`` in the current window, waiting for the next when needed.
@@ -153,23 +199,11 @@ class CreditBudget:
             raise ValueError(f"A call of {credits} credits never fits a limit of {self.limit}.")
         while True:
             now = self.clock.now()
-            start = self._window_start(now)
-            wait_until = 0.0
-
-            def reserve(window: CreditWindow, now=now, start=start) -> CreditWindow:
-                nonlocal wait_until
-                if window.window_start != start:
-                    window = CreditWindow(start, 0, window.blocked_until)
-                if window.blocked_until > now:
-                    wait_until = window.blocked_until
-                elif window.used + credits > self.limit:
-                    wait_until = start + self.window + RESET_MARGIN
-                else:
-                    window.used += credits
-                    wait_until = 0.0
-                return window
-
-            self.store.update(reserve)
+            wait_until = self._reserve(self.store, self.limit, credits, now)
+            if not wait_until and self.app_store is not None:
+                wait_until = self._reserve(self.app_store, self.app_limit, credits, now)
+                if wait_until:
+                    self._give_back(self.store, credits, now)
             if not wait_until:
                 self.spent += credits
                 return
@@ -185,14 +219,9 @@ class CreditBudget:
     def refund(self, credits: int) -> None:
         """Give back credits of a call that never left this machine."""
         now = self.clock.now()
-        start = self._window_start(now)
-
-        def give_back(window: CreditWindow) -> CreditWindow:
-            if window.window_start == start:
-                window.used = max(0, window.used - credits)
-            return window
-
-        self.store.update(give_back)
+        self._give_back(self.store, credits, now)
+        if self.app_store is not None:
+            self._give_back(self.app_store, credits, now)
         self.spent -= credits
 
     def blocked(self, retry_after: float) -> float:
