@@ -161,6 +161,9 @@ class TwinfieldServer:
         self.faults: list[Fault] = []
         #: called as ``before_write()`` outside the lock before a write is handled
         self.before_write = None
+        #: B6: at most 10 concurrent requests per organisation (429 beyond)
+        self.max_concurrent = 10
+        self.in_flight = 0
         self._codes: dict[str, dict] = {}
         self._access_tokens: dict[str, dict] = {}
         self._refresh_tokens: dict[str, dict] = {}
@@ -911,6 +914,22 @@ class _Handler(BaseHTTPRequestHandler):
         app: TwinfieldServer = self.server.app
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = app.classify(method, self.path, body)
+        if target in ("read", "write"):
+            with app._lock:
+                app.in_flight += 1
+                busy = app.in_flight > app.max_concurrent
+            try:
+                if busy:  # B6: concurrency limit per organisation -> 429, not processed
+                    self._send(_Response(429, b"", {"Retry-After": "1"}), app)
+                    return
+                self._serve_call(method, body, target, app)
+            finally:
+                with app._lock:
+                    app.in_flight -= 1
+            return
+        self._serve_call(method, body, target, app)
+
+    def _serve_call(self, method: str, body: bytes, target: str, app) -> None:
         if target == "write" and app.before_write is not None:
             app.before_write()
         fault = app.take_fault(target)
@@ -931,6 +950,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "timeout_after_store":
             time.sleep(fault.delay)
+        self._send(response, app, count=False)
+
+    def _send(self, response: _Response, app, count: bool = True) -> None:
+        if count:
+            with app._lock:
+                app.statuses[response.status] += 1
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():

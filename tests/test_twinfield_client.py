@@ -2,6 +2,7 @@
 local Twinfield server (``hie_testing/twinfield_server.py``), without Odoo."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -498,6 +499,37 @@ def test_server_answers_429_beyond_the_credits(twf_server, twf_client):
     assert isinstance(adapter.post_batch([invoice(1)])[0], tuple)
     assert isinstance(adapter.post_batch([invoice(2)])[0], tuple)
     assert twf_server.statuses[429] == 1 and twf_server.clock.now() - start >= 40
+
+
+def test_concurrency_limit_per_organisation(twf_server, twf_client, tmp_path):
+    """A second call while the organisation's concurrency is used up gets 429 (B6); the
+    client waits Retry-After and succeeds once the first call is done."""
+    twf_server.max_concurrent = 1
+    entered, release = threading.Event(), threading.Event()
+
+    def hold():
+        entered.set()
+        release.wait(10)
+
+    twf_server.before_write = hold
+    writer = threading.Thread(
+        target=TwinfieldSalesAdapter(twf_client).post_batch, args=([invoice(1)],))
+    writer.start()
+    entered.wait(10)
+    other = make_client(twf_server.base_url, twf_server.cluster_url, tmp_path / "o.json",
+                        twf_server.clock, store_tokens=twf_server.issue_tokens())
+    other.max_429_waits = 1000
+    sleep = other.clock.sleep
+
+    def sleep_and_release(seconds):
+        release.set()  # the first call ends while the second one waits
+        writer.join(10)
+        sleep(seconds)
+
+    other.clock = type("C", (), {"now": other.clock.now, "sleep": staticmethod(
+        sleep_and_release)})()
+    assert TwinfieldReference(other).offices()
+    assert twf_server.statuses[429] == 1 and len(twf_server.transactions) == 1
 
 
 def test_write_without_answer_is_an_unknown_outcome(twf_server, twf_client):
