@@ -41,6 +41,7 @@ from hours_invoicing_exact.services.twinfield.errors import (
     TwinfieldError,
     TwinfieldRejected,
     TwinfieldRequestError,
+    TwinfieldUnavailable,
 )
 from hours_invoicing_exact.services.twinfield.oidc import (
     SCOPES,
@@ -135,6 +136,23 @@ def test_refused_refresh_means_reconnect_needed(twf_server, twf_client):
     twf_server.revoke_refresh_tokens()
     twf_server.clock.advance(3600)
     with pytest.raises(ReconnectNeeded, match="Connect to Twinfield again"):
+        TwinfieldReference(twf_client).offices()
+
+
+def test_validation_of_an_expired_token_means_reconnect(twf_server, twf_client):
+    token = twf_client.tokens.access_token()
+    twf_server.clock.advance(3601)
+    with pytest.raises(ReconnectNeeded):
+        make_oidc(twf_server).validate(token)
+
+
+def test_token_endpoint_5xx_is_retried_then_unavailable(twf_server, twf_client):
+    twf_server.clock.advance(3600)
+    twf_server.inject("status", 1, status=502, target="token")
+    assert TwinfieldReference(twf_client).offices()  # one retry of the refresh
+    twf_server.clock.advance(3600)
+    twf_server.inject("status", 10, status=503, target="token")
+    with pytest.raises(TwinfieldUnavailable):
         TwinfieldReference(twf_client).offices()
 
 
