@@ -36,8 +36,11 @@ def test_wheel_metadata(tmp_path):
     assert {"requests", "zeep", "python-stdnum"} <= requires
     assert any(n.startswith("odoo/addons/hours_invoicing_exact/__manifest__.py") for n in names)
     assert any(n.endswith("services/rates.py") for n in names)
+    # the Twinfield WSDL ships with the addon: never fetched at run time
+    assert any(n.endswith("services/twinfield/wsdl/processxml.wsdl") for n in names)
     # test tooling is not shipped
-    assert not any("exact_server" in n or "hie_testing" in n for n in names)
+    assert not any("exact_server" in n or "twinfield_server" in n or "hie_testing" in n
+                   for n in names)
 
 
 def test_runtime_code_does_not_import_the_test_tooling():
@@ -45,6 +48,7 @@ def test_runtime_code_does_not_import_the_test_tooling():
     offenders = [
         str(path.relative_to(ADDON)) for path in ADDON.rglob("*.py")
         if "tests" not in path.relative_to(ADDON).parts
-        and ("hie_testing" in path.read_text() or "exact_server" in path.read_text())
+        and any(name in path.read_text()
+                for name in ("hie_testing", "exact_server", "twinfield_server"))
     ]
     assert offenders == []

@@ -13,6 +13,9 @@ No accounting API offers an idempotency key, so exactly-once is built from three
 The engine is target-neutral: a :class:`Repository` stores the records (the addon uses
 PostgreSQL with ``FOR UPDATE SKIP LOCKED`` and commits; :class:`SqliteRepository`
 serves the plain-Python tests) and an :class:`Adapter` per target posts and looks up.
+A :class:`BatchAdapter` (Twinfield: several transactions in one call, each with its own
+result) writes ``post_batch_size`` records per call; every record of the call is marked
+``sending`` before it and gets its own outcome after it.
 """
 
 import dataclasses
@@ -131,6 +134,29 @@ class Adapter(Protocol):
         """Return {reference: (remote id, remote number)} of the references that exist."""
 
 
+#: What a batch write returns per record: (remote id, remote number), or the error of that
+#: record alone (:class:`RecordRejected`: certainly not stored; :class:`OutcomeUnknown`: may be).
+Outcome = tuple[str, str | None] | SyncError
+
+
+class BatchAdapter(Adapter, Protocol):
+    """An :class:`Adapter` that can also write several records in one call (Twinfield's
+    ``<transactions>``), each with its own outcome.
+
+    ``post_batch_size`` is the number of records per call; the engine uses
+    :meth:`post_batch` instead of :meth:`Adapter.post` when it is more than 1.
+    """
+
+    post_batch_size: int
+
+    def post_batch(self, payloads: Sequence[dict]) -> list[Outcome]:
+        """Write ``payloads`` in one call; return one :data:`Outcome` per payload, in order.
+
+        Raise :class:`OutcomeUnknown` when the call as a whole may have written some of
+        them, :class:`StopRun` when it certainly wrote none (busy, budget spent).
+        """
+
+
 @dataclasses.dataclass
 class RunReport:
     """What a run did."""
@@ -238,9 +264,25 @@ class OutboxEngine:
                 else:
                     to_post.append(record)
             to_post.sort(key=lambda record: record.id)
+        group_size = getattr(self.adapter, "post_batch_size", 1)
+        if group_size > 1:
+            for start in range(0, len(to_post), group_size):
+                if self._post_group(to_post[start:start + group_size], report):
+                    return True
+            return False
         for record in to_post:
             if self._post(record, report):
                 return True
+        return False
+
+    def _give_up(self, record: OutboxRecord, report: RunReport) -> bool:
+        """Send ``record`` to error when its writes without an answer are spent."""
+        if record.attempts >= self.max_attempts:
+            self.repository.mark_error(
+                record, f"Gave up after {record.attempts} attempts: {record.last_error or ''}"
+            )
+            report.rejected += 1
+            return True
         return False
 
     def _post(self, record: OutboxRecord, report: RunReport) -> bool:
@@ -249,44 +291,79 @@ class OutboxEngine:
         Unexpected exceptions propagate and leave the record ``sending``, so that the
         next run looks it up instead of risking a duplicate.
         """
-        if record.attempts >= self.max_attempts:
-            self.repository.mark_error(
-                record, f"Gave up after {record.attempts} attempts: {record.last_error or ''}"
-            )
-            report.rejected += 1
+        if self._give_up(record, report):
             return False
         self.repository.mark_sending(record)
         try:
-            remote_id, remote_number = self.adapter.post(record.payload)
-        except OutcomeUnknown as exc:
-            self.repository.note_unknown(record, exc.message)
-            report.unknown += 1
-            times = self._unknown.get(record.id, (None, 0, 0))[2] + 1
-            self._unknown[record.id] = (record, self._accepted, times)
-            self._unknown_in_a_row += 1
-            if self._unknown_in_a_row >= self.max_unknown_in_a_row:
-                return self._stop(
-                    TargetUnavailable(
-                        f"{self._unknown_in_a_row} writes in a row got no answer "
-                        f"({exc.message}); they are looked up in the next run."
-                    ),
-                    report,
-                )
-            return False
-        except RecordRejected as exc:
-            self._unknown_in_a_row = 0
-            self.repository.mark_error(record, exc.message)
-            report.rejected += 1
-            return False
+            outcome = self.adapter.post(record.payload)
+        except (OutcomeUnknown, RecordRejected) as exc:
+            outcome = exc
         except StopRun as exc:
             # nothing was written: the target was busy, which costs the record nothing
             record.attempts -= 1
             self.repository.mark_pending(record, exc.message)
             return self._stop(exc, report)
-        self._unknown_in_a_row = 0
-        self._accepted += 1
-        self.repository.mark_sent(record, remote_id, remote_number)
-        report.posted += 1
+        return self._settle_call([(record, outcome)], report)
+
+    def _post_group(self, records: list[OutboxRecord], report: RunReport) -> bool:
+        """Send ``records`` (known not to exist remotely) in one batch call; True = stop.
+
+        Each record is marked ``sending`` (committed) before the call, like in :meth:`_post`.
+        """
+        group = [record for record in records if not self._give_up(record, report)]
+        if not group:
+            return False
+        for record in group:
+            self.repository.mark_sending(record)
+        try:
+            outcomes = self.adapter.post_batch([record.payload for record in group])
+        except (OutcomeUnknown, RecordRejected) as exc:
+            outcomes = [exc] * len(group)
+        except StopRun as exc:
+            for record in group:
+                record.attempts -= 1
+                self.repository.mark_pending(record, exc.message)
+            return self._stop(exc, report)
+        if len(outcomes) != len(group):
+            raise RuntimeError("post_batch returned a different number of outcomes")
+        return self._settle_call(list(zip(group, outcomes, strict=True)), report)
+
+    def _settle_call(self, results: list[tuple[OutboxRecord, Outcome]], report: RunReport) -> bool:
+        """Record the outcome of each record of one call; True = stop the run.
+
+        A call whose records all got no answer counts once towards ``max_unknown_in_a_row``;
+        a call with any stored or refused record resets that count.
+        """
+        unknown_message = None
+        for record, outcome in results:
+            if isinstance(outcome, OutcomeUnknown):
+                self.repository.note_unknown(record, outcome.message)
+                report.unknown += 1
+                times = self._unknown.get(record.id, (None, 0, 0))[2] + 1
+                self._unknown[record.id] = (record, self._accepted, times)
+                unknown_message = outcome.message
+            elif isinstance(outcome, SyncError):
+                self.repository.mark_error(record, outcome.message)
+                report.rejected += 1
+            else:
+                remote_id, remote_number = outcome
+                self._accepted += 1
+                self.repository.mark_sent(record, remote_id, remote_number)
+                report.posted += 1
+        if unknown_message is None or len(results) > 1 and any(
+            not isinstance(outcome, OutcomeUnknown) for _record, outcome in results
+        ):
+            self._unknown_in_a_row = 0
+            return False
+        self._unknown_in_a_row += 1
+        if self._unknown_in_a_row >= self.max_unknown_in_a_row:
+            return self._stop(
+                TargetUnavailable(
+                    f"{self._unknown_in_a_row} writes in a row got no answer "
+                    f"({unknown_message}); they are looked up in the next run."
+                ),
+                report,
+            )
         return False
 
     def _stop(self, exc: SyncError, report: RunReport) -> bool:
