@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import time
 from decimal import Decimal
 
 from odoo.exceptions import AccessError
@@ -162,3 +163,25 @@ class TestTwinfieldSync(TwinfieldCase):
         activity = self.connection.activity_ids
         self.assertEqual(activity.summary, "Reconnect to Twinfield")
         self.assertFalse(self.twf.transactions)
+
+    def test_token_refreshed_shortly_before_expiry(self):
+        """Refreshed under the row lock; the reusable refresh token is kept."""
+        refresh = self.connection.twf_refresh_token
+        old = self.connection.twf_access_token
+        self.connection.sudo().write({"twf_token_expires_at": time.time() + 10})
+        move = self.make_invoice()
+        self.process()
+        self.connection.invalidate_recordset()
+        self.assertEqual(self.outbox(move).state, "sent", self.outbox(move).last_error)
+        self.assertNotEqual(self.connection.twf_access_token, old)
+        self.assertEqual(self.connection.twf_refresh_token, refresh)
+        self.assertGreater(self.connection.twf_token_expires_at, time.time() + 3000)
+        self.assertEqual(self.twf.calls["token"], 1)
+
+    def test_closed_period_refused_without_a_write(self):
+        self.twf.close_period("2025/01")
+        move = self.make_invoice()
+        self.process()
+        self.assertEqual(self.outbox(move).state, "error")
+        self.assertIn("2025/01", self.outbox(move).last_error)
+        self.assertEqual(self.twf.calls["write"], 0)
