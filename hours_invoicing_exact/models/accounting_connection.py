@@ -243,11 +243,50 @@ class AccountingConnection(models.Model):
                   state=dict(self._fields["state"]._description_selection(self.env))[
                       connection.state])
             )
-        if not connection.division:
+        if not getattr(connection, f"_is_ready_{connection.target}")():
             raise UserError(
                 _("Choose the Exact Online division of %s first.", company.display_name)
             )
         return connection
+
+    @api.model
+    def _get_company_target(self, company):
+        """Target of ``company``'s connection (its first one), ``exact`` without one."""
+        return self.sudo().search([("company_id", "=", company.id)], limit=1, order="id").target \
+            or "exact"
+
+    # -- memorial entries: per-target look-ups ---------------------------------------------
+
+    def _get_period_gl(self, account):
+        """The GL reference (Exact: GUID; Twinfield: code) of ``account`` in memorial entries."""
+        return getattr(self, f"_get_period_gl_{self.target}")(account)
+
+    def _get_period_gl_exact(self, account):
+        return self._get_gl_guid(account)
+
+    def _get_period_gl_twinfield(self, account):
+        return self._twinfield_code("account", account)
+
+    def _get_period_relation(self, partner):
+        """The relation (Exact: GUID; Twinfield: DEB code) of ``partner``, looked up or
+        created when missing."""
+        return getattr(self, f"_get_period_relation_{self.target}")(partner)
+
+    def _get_period_relation_exact(self, partner):
+        return self._get_relation_guid(partner)
+
+    def _get_period_relation_twinfield(self, partner):
+        return self._twinfield_customer_code(partner, self._get_twinfield_client(), {})
+
+    def _get_period_journal_code(self, company):
+        """Journal (Exact) or transaction type (Twinfield) of memorial entries."""
+        return getattr(self, f"_get_period_journal_code_{self.target}")(company)
+
+    def _get_period_journal_code_exact(self, company):
+        return company.period_exact_journal_code or "90"
+
+    def _get_period_journal_code_twinfield(self, company):
+        return "MEMO"
 
     def _get_cursor_factory(self):
         """Factory of the cursors the token, rate-limit and outbox stores use."""

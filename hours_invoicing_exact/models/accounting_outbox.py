@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 from ..services.exact.adapters import ExactSalesEntryAdapter
 from ..services.exact.journal_adapter import ExactGeneralJournalAdapter
 from ..services.outbox import OutboxEngine, ReconnectNeeded, RecordRejected, RunReport, SyncError
-from ..services.twinfield.adapters import TwinfieldSalesAdapter
+from ..services.twinfield.adapters import TwinfieldJournalAdapter, TwinfieldSalesAdapter
 from ..sync.db_stores import DUE_STATES, DbOutboxRepository, open_cursor, own_env
 
 _logger = logging.getLogger(__name__)
@@ -146,6 +146,10 @@ class AccountingOutbox(models.Model):
             ),
             lambda payload: connection._twinfield_prepare_sales(payload, client, run_cache),
         )
+
+    def _get_adapter_twinfield_general_journal_entry(self, client, run_cache):
+        # the period entry checked Twinfield's period before queueing the entry
+        return TwinfieldJournalAdapter(client, batch_size=self._get_batch_size())
 
     def _prepare_run_exact_sales_entry(self, connection, payloads, client, run_cache):
         """Before the sales entries of a run: look the relations of their partners up in

@@ -39,6 +39,7 @@ from . import (
     test_tour_invoicing,
     test_tour_project,
     test_twinfield_connect,
+    test_twinfield_period,
     test_twinfield_sync,
     test_ui,
 )
