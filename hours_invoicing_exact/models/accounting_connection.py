@@ -244,10 +244,14 @@ class AccountingConnection(models.Model):
                       connection.state])
             )
         if not getattr(connection, f"_is_ready_{connection.target}")():
-            raise UserError(
-                _("Choose the Exact Online division of %s first.", company.display_name)
-            )
+            raise UserError(getattr(connection, f"_get_not_ready_message_{connection.target}")())
         return connection
+
+    def _get_not_ready_message_exact(self):
+        return _("Choose the Exact Online division of %s first.", self.company_id.display_name)
+
+    def _get_not_ready_message_twinfield(self):
+        return _("Choose the Twinfield office of %s first.", self.company_id.display_name)
 
     @api.model
     def _get_company_target(self, company):

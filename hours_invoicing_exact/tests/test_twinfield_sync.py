@@ -1,8 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import time
 from decimal import Decimal
+from unittest.mock import patch
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from hie_testing.twinfield_server import CUSTOMER, OFFICE
@@ -29,6 +30,14 @@ class TestTwinfieldSetup(TwinfieldCase):
         self.assertEqual(self.connection._twinfield_code("tax", self.tax21), "VH")
         self.assertEqual(self.connection._twinfield_code("tax", self.tax9), "VL")
         self.assertEqual(self.connection._twinfield_code("journal", self.journal), "VRK")
+
+    def test_get_for_company_needs_the_office(self):
+        Connection = self.env["accounting.connection"]
+        self.assertEqual(Connection._get_for_company(self.company, "twinfield"), self.connection)
+        self.connection.twf_office_choice_id = False
+        self.connection.twf_office = False
+        with self.assertRaisesRegex(UserError, "Twinfield office"):
+            Connection._get_for_company(self.company, "twinfield")
 
     def test_plain_user_sees_no_secret_nor_token(self):
         connection = self.connection.with_user(self.accountant)
@@ -185,3 +194,21 @@ class TestTwinfieldSync(TwinfieldCase):
         self.assertEqual(self.outbox(move).state, "error")
         self.assertIn("2025/01", self.outbox(move).last_error)
         self.assertEqual(self.twf.calls["write"], 0)
+
+    def test_credit_budget_shared_through_the_database(self):
+        """Another worker recorded a 429 spell in the shared budget: this run waits for
+        nothing it may not, stops before any call and loses nothing."""
+        move = self.make_invoice()
+        budget = self.env["accounting.credit.budget"].search([("key", "like", "twinfield/%")])
+        budget.write({"blocked_until": time.time() + 120})
+        calls = sum(self.twf.calls.values())
+        Connection = type(self.connection)
+        with patch.object(Connection, "_get_twinfield_max_wait", lambda self: 5.0):
+            report = self.process()
+        self.assertIn("fair-use", report.stopped or "")
+        self.assertGreater(report.resume_at, time.time() + 60)
+        self.assertEqual(self.outbox(move).state, "to_send")
+        self.assertEqual(sum(self.twf.calls.values()), calls)
+        budget.write({"blocked_until": 0.0})
+        self.process()
+        self.assertEqual(self.outbox(move).state, "sent")
