@@ -63,6 +63,28 @@ class TestTwinfieldMemorial(TwinfieldCase):
         move.action_post()
         return move
 
+    def assertTotalsEqual(self, moves, transactions):
+        """Sums per GL account and VAT code over ``transactions`` equal Odoo's ``moves``."""
+        codes = {self.revenue: "8000", self.revenue2: "8010",
+                 self.customer.property_account_receivable_id: DEBTORS}
+        odoo, odoo_vat = defaultdict(Decimal), defaultdict(Decimal)
+        for line in moves.line_ids:
+            if line.tax_line_id:
+                code = {self.tax21: "VH", self.tax9: "VL"}[line.tax_line_id]
+                odoo_vat[code] += _cents(line.balance)
+            else:
+                odoo[codes[line.account_id]] += _cents(line.balance)
+        twinfield, twinfield_vat = defaultdict(Decimal), defaultdict(Decimal)
+        for transaction in transactions:
+            for line in transaction["lines"]:
+                if line["type"] == "vat":
+                    twinfield_vat[line["vatcode"]] += line["signed"]
+                else:
+                    twinfield[line["dim1"]] += line["signed"]
+        drop = lambda totals: {k: v for k, v in totals.items() if v}  # noqa: E731
+        self.assertEqual(drop(twinfield), drop(odoo))
+        self.assertEqual(drop(twinfield_vat), drop(odoo_vat))
+
     def test_month_reaches_twinfield_once_and_equals_odoo(self):
         moves = (
             self.invoice([(10.05, self.revenue, self.tax21), (7.77, self.revenue2, self.tax9)])
@@ -82,28 +104,24 @@ class TestTwinfieldMemorial(TwinfieldCase):
         self.assertEqual(transaction["period"], "2025/01")
         self.assertEqual(entry.outbox_id.remote_number, transaction["number"])
         # per GL account and VAT code: Twinfield equals Odoo
-        codes = {self.revenue: "8000", self.revenue2: "8010",
-                 self.customer.property_account_receivable_id: DEBTORS}
-        odoo = defaultdict(Decimal)
-        odoo_vat = defaultdict(Decimal)
-        for line in moves.line_ids:
-            if line.tax_line_id:
-                code = {self.tax21: "VH", self.tax9: "VL"}[line.tax_line_id]
-                odoo_vat[code] += _cents(line.balance)
-            else:
-                odoo[codes[line.account_id]] += _cents(line.balance)
-        twinfield = defaultdict(Decimal)
-        twinfield_vat = defaultdict(Decimal)
-        for line in transaction["lines"]:
-            if line["type"] == "vat":
-                twinfield_vat[line["vatcode"]] += line["signed"]
-            else:
-                twinfield[line["dim1"]] += line["signed"]
-        self.assertEqual(dict(twinfield), dict(odoo))
-        self.assertEqual(dict(twinfield_vat), dict(odoo_vat))
+        self.assertTotalsEqual(moves, memo)
         self.assertEqual(
             {line["dim2"] for line in transaction["lines"] if line["dim1"] == DEBTORS},
             {CUSTOMER})
         # once: a later run sends nothing new
         self.assertFalse(Entry._run_company(self.company, dt.date(2025, 2, 16)))
         self.assertEqual(len([t for t in self.twf.transactions if t["code"] == "MEMO"]), 1)
+
+    def test_change_in_a_sent_month_sent_as_correction(self):
+        first = self.invoice([(10.05, self.revenue, self.tax21)])
+        Entry = self.env["accounting.period.entry"]
+        self.assertEqual(Entry._run_company(self.company, dt.date(2025, 2, 15)).state, "sent")
+        late = self.invoice([(7.77, self.revenue2, self.tax9)], date="2025-01-10")
+        correction = Entry._run_company(self.company, dt.date(2025, 2, 16))
+        self.assertEqual(correction.kind, "correction")
+        self.assertEqual(correction.state, "sent", correction.error)
+        memo = [t for t in self.twf.transactions if t["code"] == "MEMO"]
+        self.assertEqual(len(memo), 2)
+        # the correction carries only the change; both together equal Odoo
+        self.assertNotIn("8000", {line["dim1"] for line in memo[1]["lines"]})
+        self.assertTotalsEqual(first | late, memo)
