@@ -5,7 +5,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_round, format_duration
 
-from ..models.project_project_invoicing import INVOICEABLE_STATUSES
+from ..models.project_project import INVOICEABLE_STATUSES
 
 
 class HieProjectInvoiceWizard(models.TransientModel):
