@@ -459,12 +459,15 @@ class TwinfieldServer:
         office = header.findtext(f"{{{TWF}}}CompanyCode") or ""
         if not office and company_id.get(f"{{{XSI}}}nil") == "true":
             raise _Refused(500, COMPANY_MISSING)  # B1: CompanyCode mandatory
-        if office not in self.offices:
-            raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
         xml_request = envelope.findtext(f"{{{SOAP_ENV}}}Body/{{{TWF}}}ProcessXmlString/"
                                         f"{{{TWF}}}xmlRequest")
         if xml_request is None:
             raise _Refused(500, "xmlRequest is missing.")
+        # the list of offices is what a new connection reads before it knows an office: the
+        # header then carries the organisation code (B1: CompanyCode is mandatory)
+        lists_offices = re.sub(r"\s", "", xml_request) == "<list><type>offices</type></list>"
+        if office not in self.offices and not (lists_offices and office == self.organisation):
+            raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
         return xml_request, token, office
 
     def _charge(self, token: dict, root_tag: str) -> None:

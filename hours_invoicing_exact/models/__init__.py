@@ -3,6 +3,7 @@ from . import (
     account_move,
     account_move_line,
     accounting_connection,
+    accounting_credit_budget,
     accounting_mapping,
     accounting_outbox,
     accounting_period_entry,

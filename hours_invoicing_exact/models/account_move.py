@@ -220,19 +220,19 @@ class AccountMove(models.Model):
         )
         if not candidates:
             return
-        connections = Connection.search(
-            [("company_id", "in", candidates.company_id.ids), ("target", "=", "exact")]
-        )
+        connections = Connection.search([("company_id", "in", candidates.company_id.ids)])
         existing = set(Outbox.search(
             [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", candidates.ids)]
         ).mapped("res_id"))
         values = []
         for move in candidates:
-            connection = connections.filtered(lambda c, m=move: c.company_id == m.company_id)
+            # the connection (Exact Online or Twinfield) that syncs the move's journal
+            connection = connections.filtered(
+                lambda c, m=move: c.company_id == m.company_id
+                and m.journal_id in c.sync_journal_ids)[:1]
             if (
                 not connection
                 or move.id in existing
-                or move.journal_id not in connection.sync_journal_ids
                 or (connection.sync_start_date and move.date < connection.sync_start_date)
             ):
                 continue

@@ -17,12 +17,31 @@ from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
 from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod
 from ..services.outbox import ReconnectNeeded, SyncError
-from ..sync.db_stores import DbRateLimitStore, DbTokenStore, own_env
+from ..services.twinfield.client import TwinfieldClient
+from ..services.twinfield.credits import CreditBudget, limit_for
+from ..services.twinfield.errors import TwinfieldError
+from ..services.twinfield.oidc import (
+    LOGIN_HOST,
+    TwinfieldOIDC,
+    TwinfieldTokenManager,
+    new_state_and_nonce,
+)
+from ..services.twinfield.reference import TwinfieldReference, match_customer
+from ..sync.db_stores import DbCreditStore, DbRateLimitStore, DbTokenStore, own_env
 
 _logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/exact_online/callback"
 CONNECT_PATH = "/exact_online/connect"
+TWF_CALLBACK_PATH = "/twinfield/callback"
+TWF_CONNECT_PATH = "/twinfield/connect"
+#: target -> (connect path, callback path) of its Odoo controller
+OAUTH_PATHS = {
+    "exact": (CONNECT_PATH, CALLBACK_PATH),
+    "twinfield": (TWF_CONNECT_PATH, TWF_CALLBACK_PATH),
+}
+#: Twinfield transaction type of sales invoices when a journal is not mapped otherwise
+TWF_SALES_CODE = "VRK"
 MANAGER_GROUP = "account.group_account_manager"
 #: Touch the token chain when its last refresh is older than this (Exact: 30 days).
 KEEP_ALIVE_AFTER = 7 * 86400
@@ -47,7 +66,9 @@ class AccountingConnection(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
-    target = fields.Selection([("exact", "Exact Online")], required=True, default="exact")
+    target = fields.Selection(
+        [("exact", "Exact Online"), ("twinfield", "Twinfield")], required=True, default="exact"
+    )
     country = fields.Selection(
         [
             ("nl", "Netherlands"),
@@ -82,6 +103,36 @@ class AccountingConnection(models.Model):
     exact_token_expires_at = fields.Float(groups=MANAGER_GROUP, copy=False)
     exact_token_issued_at = fields.Float(groups=MANAGER_GROUP, copy=False)
     oauth_state = fields.Char(groups=MANAGER_GROUP, copy=False)
+    twf_login_host = fields.Char(
+        string="Twinfield Login Host", default=LOGIN_HOST,
+        help="Twinfield's login host; point it to a local server for tests and demos.",
+    )
+    twf_access_token = fields.Char(groups=MANAGER_GROUP, copy=False)
+    twf_refresh_token = fields.Char(groups=MANAGER_GROUP, copy=False)
+    twf_token_expires_at = fields.Float(groups=MANAGER_GROUP, copy=False)
+    twf_token_issued_at = fields.Float(groups=MANAGER_GROUP, copy=False)
+    twf_nonce = fields.Char(groups=MANAGER_GROUP, copy=False)
+    twf_cluster_url = fields.Char(
+        string="Twinfield Cluster URL", readonly=True, copy=False,
+        help="Where Twinfield's web services of the organisation are, read from the "
+        "access-token validation when connecting.",
+    )
+    twf_organisation = fields.Char(string="Twinfield Organisation", readonly=True, copy=False)
+    twf_office_choice_id = fields.Many2one(
+        "accounting.reference",
+        string="Choose Office",
+        domain="[('connection_id', '=', id), ('kind', '=', 'office')]",
+        copy=False,
+    )
+    twf_office = fields.Char(
+        string="Twinfield Office", compute="_compute_twf_office", store=True, readonly=False,
+        copy=False, help="Twinfield office (administration) code; every call goes to it.",
+    )
+    twf_certified = fields.Boolean(
+        string="Certified App",
+        help="Certified Twinfield apps get 500 fair-use credits a minute per organisation, "
+        "others 25.",
+    )
     division_choice_id = fields.Many2one(
         "accounting.reference",
         string="Choose Division",
@@ -145,11 +196,18 @@ class AccountingConnection(models.Model):
         for connection in self:
             connection.base_url = EXACT_HOSTS.get(connection.country or "nl")
 
-    @api.depends("company_id")
+    @api.depends("company_id", "target")
     def _compute_redirect_uri(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for connection in self:
-            connection.redirect_uri = base.rstrip("/") + CALLBACK_PATH
+            callback = OAUTH_PATHS[connection.target or "exact"][1]
+            connection.redirect_uri = base.rstrip("/") + callback
+
+    @api.depends("twf_office_choice_id")
+    def _compute_twf_office(self):
+        for connection in self:
+            if connection.twf_office_choice_id:
+                connection.twf_office = connection.twf_office_choice_id.code
 
     @api.depends("division_choice_id")
     def _compute_division(self):
@@ -185,11 +243,54 @@ class AccountingConnection(models.Model):
                   state=dict(self._fields["state"]._description_selection(self.env))[
                       connection.state])
             )
-        if not connection.division:
-            raise UserError(
-                _("Choose the Exact Online division of %s first.", company.display_name)
-            )
+        if not getattr(connection, f"_is_ready_{connection.target}")():
+            raise UserError(getattr(connection, f"_get_not_ready_message_{connection.target}")())
         return connection
+
+    def _get_not_ready_message_exact(self):
+        return _("Choose the Exact Online division of %s first.", self.company_id.display_name)
+
+    def _get_not_ready_message_twinfield(self):
+        return _("Choose the Twinfield office of %s first.", self.company_id.display_name)
+
+    @api.model
+    def _get_company_target(self, company):
+        """Target of ``company``'s connection (its first one), ``exact`` without one."""
+        return self.sudo().search([("company_id", "=", company.id)], limit=1, order="id").target \
+            or "exact"
+
+    # -- memorial entries: per-target look-ups ---------------------------------------------
+
+    def _get_period_gl(self, account):
+        """The GL reference (Exact: GUID; Twinfield: code) of ``account`` in memorial entries."""
+        return getattr(self, f"_get_period_gl_{self.target}")(account)
+
+    def _get_period_gl_exact(self, account):
+        return self._get_gl_guid(account)
+
+    def _get_period_gl_twinfield(self, account):
+        return self._twinfield_code("account", account)
+
+    def _get_period_relation(self, partner):
+        """The relation (Exact: GUID; Twinfield: DEB code) of ``partner``, looked up or
+        created when missing."""
+        return getattr(self, f"_get_period_relation_{self.target}")(partner)
+
+    def _get_period_relation_exact(self, partner):
+        return self._get_relation_guid(partner)
+
+    def _get_period_relation_twinfield(self, partner):
+        return self._twinfield_customer_code(partner, self._get_twinfield_client(), {})
+
+    def _get_period_journal_code(self, company):
+        """Journal (Exact) or transaction type (Twinfield) of memorial entries."""
+        return getattr(self, f"_get_period_journal_code_{self.target}")(company)
+
+    def _get_period_journal_code_exact(self, company):
+        return company.period_exact_journal_code or "90"
+
+    def _get_period_journal_code_twinfield(self, company):
+        return "MEMO"
 
     def _get_cursor_factory(self):
         """Factory of the cursors the token, rate-limit and outbox stores use."""
@@ -485,6 +586,12 @@ class AccountingConnection(models.Model):
             raise AccessError(_("Only accounting managers may manage the Exact Online link."))
 
     def _check_can_connect(self):
+        """Raise a UserError telling the manager what is missing before the target is asked
+        (``_check_can_connect_<target>``)."""
+        self.ensure_one()
+        return getattr(self, f"_check_can_connect_{self.target}")()
+
+    def _check_can_connect_exact(self):
         """Raise a UserError telling the manager what is missing before Exact is asked."""
         self.ensure_one()
         connection = self.sudo()
@@ -510,7 +617,7 @@ class AccountingConnection(models.Model):
         self._check_can_connect()
         return {
             "type": "ir.actions.act_url",
-            "url": f"{CONNECT_PATH}/{self.id}",
+            "url": f"{OAUTH_PATHS[self.target][0]}/{self.id}",
             "target": "self",
         }
 
@@ -562,13 +669,27 @@ class AccountingConnection(models.Model):
             connection.write({"state": "reconnect_needed", "last_error": message})
             self.env["accounting.outbox"]._park_for_reconnect(connection)
             manager = connection._get_responsible_manager()
+            summary, note = getattr(connection, f"_get_reconnect_texts_{connection.target}")(
+                message)
             connection.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=_("Reconnect to Exact Online"),
-                note=_("Exact Online refused the connection: %s. Open the connection and "
-                       "click Connect; nothing waiting to be sent is lost.", message),
-                user_id=manager.id,
+                "mail.mail_activity_data_todo", summary=summary, note=note, user_id=manager.id,
             )
+
+    def _get_reconnect_texts_exact(self, message):
+        """(summary, note) of the activity asking to reconnect to Exact Online."""
+        return (
+            _("Reconnect to Exact Online"),
+            _("Exact Online refused the connection: %s. Open the connection and "
+              "click Connect; nothing waiting to be sent is lost.", message),
+        )
+
+    def _get_reconnect_texts_twinfield(self, message):
+        """(summary, note) of the activity asking to reconnect to Twinfield."""
+        return (
+            _("Reconnect to Twinfield"),
+            _("Twinfield refused the connection: %s. Open the connection and click Connect; "
+              "nothing waiting to be sent is lost.", message),
+        )
 
     def _get_responsible_manager(self):
         group = self.env.ref(MANAGER_GROUP)
@@ -598,9 +719,13 @@ class AccountingConnection(models.Model):
         return True
 
     def action_refresh_reference_data(self):
-        """Fetch G/L accounts, VAT codes and journals and cache them; auto-match."""
+        """Fetch G/L accounts, VAT codes and journals of the target and cache them
+        (``_refresh_reference_data_<target>``); auto-match."""
         self.ensure_one()
         self._check_manager()
+        return getattr(self, f"_refresh_reference_data_{self.target}")()
+
+    def _refresh_reference_data_exact(self):
         client = self._get_exact_client()
         self._store_references("gl_account", [
             {"remote_id": row["ID"], "code": (row.get("Code") or "").strip(),
@@ -708,7 +833,9 @@ class AccountingConnection(models.Model):
         """Refresh token chains not refreshed for a while (they die after 30 idle days)."""
         # the token store writes these columns under the ORM's feet
         self.env["accounting.connection"].invalidate_model(["exact_token_issued_at"])
-        for connection in self.sudo().search([("state", "=", "connected")]):
+        # Twinfield's refresh tokens live 25 years: only Exact's chains need a touch
+        for connection in self.sudo().search([("state", "=", "connected"),
+                                              ("target", "=", "exact")]):
             if time.time() - (connection.exact_token_issued_at or 0.0) < KEEP_ALIVE_AFTER:
                 continue
             try:
@@ -722,3 +849,261 @@ class AccountingConnection(models.Model):
         with own_env(self._get_cursor_factory()) as env:
             self.with_env(env)._set_reconnect_needed(message)
         self.invalidate_recordset()
+
+    # -- readiness -------------------------------------------------------------------------
+
+    def _is_ready_to_sync(self):
+        """Whether the connection knows where to book (``_is_ready_<target>``)."""
+        self.ensure_one()
+        return self.state == "connected" and getattr(self, f"_is_ready_{self.target}")()
+
+    def _is_ready_exact(self):
+        return bool(self.division)
+
+    def _is_ready_twinfield(self):
+        return bool(self.twf_office and self.twf_cluster_url)
+
+    # -- Twinfield ---------------------------------------------------------------------------
+
+    def _check_can_connect_twinfield(self):
+        """Raise a UserError telling the manager what is missing before Twinfield is asked."""
+        self.ensure_one()
+        connection = self.sudo()
+        if not connection.client_id or not connection.client_secret:
+            raise UserError(_(
+                "Fill in the Client ID and Client secret of your Twinfield app first, then "
+                "save. Register the app at Wolters Kluwer with the Redirect URI %(uri)s.",
+                uri=connection.redirect_uri))
+
+    def _get_twinfield_oidc(self):
+        self.ensure_one()
+        connection = self.sudo()
+        if not connection.client_id or not connection.client_secret:
+            raise UserError(_("Fill in the client id and client secret of the Twinfield app."))
+        return TwinfieldOIDC(
+            connection.client_id,
+            connection.client_secret,
+            connection.redirect_uri,
+            login_host=connection.twf_login_host or LOGIN_HOST,
+            clock=self._get_clock(),
+            timeout=30.0,
+        )
+
+    def _get_twinfield_token_manager(self, cursor_factory=None):
+        self.ensure_one()
+        store = DbTokenStore(cursor_factory or self._get_cursor_factory(), self.id, prefix="twf")
+        return TwinfieldTokenManager(store, self._get_twinfield_oidc())
+
+    def _get_twinfield_max_wait(self):
+        """Longest wait (seconds) for the fair-use minute to turn before a run stops."""
+        return 65.0
+
+    def _get_twinfield_budget(self, cursor_factory=None):
+        """The fair-use credits of (client id, organisation), shared through the database."""
+        self.ensure_one()
+        connection = self.sudo()
+        key = f"twinfield/{connection.client_id}/{connection.twf_organisation or ''}"
+        return CreditBudget(
+            DbCreditStore(cursor_factory or self._get_cursor_factory(), key),
+            limit=limit_for(connection.twf_certified),
+            clock=self._get_clock(),
+            max_wait=self._get_twinfield_max_wait(),
+        )
+
+    def _get_twinfield_client(self, cursor_factory=None, office=None):
+        """Return a :class:`TwinfieldClient` on the connection's office (``office`` before
+        one is chosen), sharing the tokens and the credits with every worker."""
+        self.ensure_one()
+        self.env.flush_all()
+        factory = cursor_factory or self._get_cursor_factory()
+        office = office or self.twf_office
+        if not self.twf_cluster_url:
+            raise UserError(_("Connect to Twinfield first."))
+        if not office:
+            raise UserError(_("Choose the Twinfield office first."))
+        return TwinfieldClient(
+            self.twf_cluster_url,
+            office,
+            self._get_twinfield_token_manager(factory),
+            self._get_twinfield_budget(factory),
+            clock=self._get_clock(),
+            timeout=self._get_timeout(),
+        )
+
+    def _twinfield_start_authorization(self):
+        """Store a fresh ``state`` and ``nonce`` and return Twinfield's authorize URL."""
+        self.ensure_one()
+        self._check_manager()
+        self._check_can_connect()
+        state, nonce = new_state_and_nonce()
+        self.sudo().write({"oauth_state": state, "twf_nonce": nonce})
+        return self._get_twinfield_oidc().authorize_url(state, nonce)
+
+    @api.model
+    def _twinfield_finish_authorization(self, state, code, cursor_factory=None):
+        """Check ``state``, trade ``code`` for tokens (the ID token must carry our
+        ``nonce``), read the cluster from the token validation and store everything in
+        the token row's own locked transaction. Return the connection."""
+        if not state or not code:
+            raise UserError(_("Twinfield did not return an authorization code."))
+        connection = self.sudo().search(
+            [("oauth_state", "=", state), ("target", "=", "twinfield")], limit=1)
+        if not connection:
+            raise AccessError(_("Unknown or expired Twinfield authorization request."))
+        connection._check_manager()
+        oidc = connection._get_twinfield_oidc()
+        store = DbTokenStore(cursor_factory or connection._get_cursor_factory(), connection.id,
+                             prefix="twf")
+        with store.lock_and_load():
+            cr = store._locked_cr
+            cr.execute("SELECT oauth_state, twf_nonce FROM accounting_connection WHERE id = %s",
+                       (connection.id,))
+            stored_state, nonce = cr.fetchone()
+            if stored_state != state:
+                raise AccessError(_("Unknown or expired Twinfield authorization request."))
+            tokens = oidc.exchange_code(code, nonce or "")
+            info = oidc.validate(tokens.access_token)
+            cr.execute(
+                "UPDATE accounting_connection SET state = 'connected', oauth_state = NULL, "
+                "twf_nonce = NULL, last_error = NULL, twf_cluster_url = %s, "
+                "twf_organisation = %s WHERE id = %s",
+                (info.cluster_url, info.organisation_code, connection.id),
+            )
+            cr.execute(
+                "UPDATE accounting_outbox SET state = 'to_send' "
+                "WHERE connection_id = %s AND state = 'reconnect_needed'",
+                (connection.id,),
+            )
+            store.save(tokens)
+        connection.invalidate_recordset()
+        return connection
+
+    def action_twinfield_load_offices(self):
+        """Read the offices of the organisation for the office picker (one read)."""
+        self.ensure_one()
+        self._check_manager()
+        client = self._get_twinfield_client(office=self.twf_office or self.twf_organisation)
+        self._store_references("office", [
+            {"remote_id": row["code"], "code": row["code"], "name": row["name"] or row["code"]}
+            for row in TwinfieldReference(client).offices()
+        ])
+        return True
+
+    def _refresh_reference_data_twinfield(self):
+        """GL accounts (BAS, PNL; codes as text), VAT codes, and the sales transaction type
+        (``VRK``) as the sales journal; then auto-match."""
+        reference = TwinfieldReference(self._get_twinfield_client())
+        self._store_references("gl_account", [
+            {"remote_id": row["code"], "code": row["code"], "name": row["name"] or "",
+             "balance_type": "B" if row.get("type") == "BAS" else "W"}
+            for row in reference.gl_accounts()
+        ])
+        self._store_references("vat_code", [
+            {"remote_id": row["code"], "code": row["code"], "name": row["name"] or "",
+             "percentage": float(row["percentage"] or 0) / 100.0}
+            for row in reference.vat_codes()
+        ])
+        self._store_references("journal", [
+            {"remote_id": TWF_SALES_CODE, "code": TWF_SALES_CODE, "name": _("Sales"),
+             "journal_type": 20},
+        ])
+        self.action_auto_match()
+        return True
+
+    def _twinfield_code(self, kind, record):
+        """Return the Twinfield code mapped to ``record`` (an account, tax or journal)."""
+        code = self._get_mapping(kind, record).reference_id.code
+        if not code:
+            raise UserError(_("%(record)s is not mapped to a Twinfield code: map it on the "
+                              "Twinfield connection.", record=record.display_name))
+        return code
+
+    def _twinfield_customers(self, client, run_cache):
+        """The customers (DEB) of the office, read once per run (1 credit)."""
+        if "twf_customers" not in run_cache:
+            run_cache["twf_customers"] = TwinfieldReference(client).customers()
+        return run_cache["twf_customers"]
+
+    def _twinfield_customer_code(self, partner, client, run_cache):
+        """Return the Twinfield customer (DEB) code of ``partner``'s company: mapped, else
+        matched by VAT number, KvK number, then code, else created (numbers checked with
+        python-stdnum first); the mapping is committed at once."""
+        self.ensure_one()
+        partner = partner.commercial_partner_id
+        known = run_cache.get("relations", {}).get(partner.id)
+        if known:
+            return known
+        mapping = self._get_mapping("partner", partner)
+        if mapping.remote_id:
+            return mapping.remote_id
+        vat, kvk = self._exact_partner_numbers(partner)
+        code = (partner.ref or "").strip() or None
+        customers = self._twinfield_customers(client, run_cache)
+        found = match_customer(customers, vat_number=vat, coc_number=kvk, code=code)
+        if not found:
+            taken = {row["code"] for row in customers}
+            if not code or code in taken:
+                numbers = [int(c) for c in taken if c.isdigit()]
+                code = str(max(numbers + [999]) + 1)
+            new_code = TwinfieldReference(client).create_customer({
+                "code": code, "name": partner.name, "vat_number": vat, "coc_number": kvk,
+                "country": partner.country_id.code, "city": partner.city,
+                "postcode": partner.zip, "street": partner.street, "email": partner.email,
+            })
+            found = {"code": new_code, "name": partner.name, "vatnumber": vat, "cocnumber": kvk}
+            customers.append(found)
+        return self._map_relation(partner, {"ID": found["code"], "Code": found["code"]},
+                                  run_cache)
+
+    def _twinfield_prepare_sales(self, payload, client, run_cache):
+        """Translate an outbox payload of Odoo ids into the TwinfieldSalesAdapter payload;
+        codes come from the local mappings, the customer is matched or created."""
+        self.ensure_one()
+        env = self.env
+        if payload.get("several_taxes"):
+            raise UserError(_(
+                "Invoice %(number)s has lines with several taxes (%(lines)s); a line of a "
+                "Twinfield transaction carries one VAT code. Give each line one tax.",
+                number=payload["number"], lines=", ".join(payload["several_taxes"]),
+            ))
+        lines = []
+        for line in payload["lines"]:
+            tax = env["account.tax"].browse(line.get("tax_id") or [])
+            lines.append({
+                "gl_account": self._twinfield_code(
+                    "account", env["account.account"].browse(line["account_id"])),
+                "vat_code": self._twinfield_code("tax", tax) if tax else None,
+                "amount": f"{line['amount']:.2f}",
+                "vat_amount": f"{line.get('vat_amount') or 0.0:.2f}",
+                "description": line.get("description"),
+            })
+        journal = env["account.journal"].browse(payload["journal_id"])
+        return {
+            "number": payload["number"],
+            "date": payload["date"],
+            "due_date": payload.get("due_date"),
+            "currency": payload.get("currency"),
+            "credit_note": payload.get("credit_note", False),
+            "description": payload.get("description"),
+            "code": self._get_mapping("journal", journal).reference_id.code or TWF_SALES_CODE,
+            "customer": self._twinfield_customer_code(
+                env["res.partner"].browse(payload["partner_id"]), client, run_cache),
+            "lines": lines,
+        }
+
+    def _twinfield_is_closed(self, client, run_cache):
+        """``is_closed("YYYY/PP")`` from the periods of the office, read once per year."""
+        periods = run_cache.setdefault("twf_periods", {})
+
+        def is_closed(period):
+            year = int(period.split("/")[0])
+            if year not in periods:
+                try:
+                    periods[year] = {row["period"]: row["open"]
+                                     for row in TwinfieldReference(client).periods(year)}
+                except TwinfieldError as exc:
+                    _logger.info("Twinfield periods of %s not read: %s", year, exc.message)
+                    periods[year] = {}
+            return periods[year].get(period) is False
+
+        return is_closed

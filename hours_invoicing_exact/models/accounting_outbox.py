@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from ..services.exact.adapters import ExactSalesEntryAdapter
 from ..services.exact.journal_adapter import ExactGeneralJournalAdapter
 from ..services.outbox import OutboxEngine, ReconnectNeeded, RecordRejected, RunReport, SyncError
+from ..services.twinfield.adapters import TwinfieldJournalAdapter, TwinfieldSalesAdapter
 from ..sync.db_stores import DUE_STATES, DbOutboxRepository, open_cursor, own_env
 
 _logger = logging.getLogger(__name__)
@@ -31,6 +32,30 @@ class MappedAdapter:
 
     def lookup(self, references):
         return self.inner.lookup(references)
+
+
+class MappedBatchAdapter(MappedAdapter):
+    """:class:`MappedAdapter` of an adapter that writes several records in one call
+    (``post_batch``): a record whose translation fails is refused alone, the others go."""
+
+    def __init__(self, inner, prepare):
+        super().__init__(inner, prepare)
+        self.post_batch_size = inner.post_batch_size
+
+    def post_batch(self, payloads):
+        outcomes, prepared = [None] * len(payloads), []
+        for index, payload in enumerate(payloads):
+            try:
+                prepared.append((index, self.prepare(payload)))
+            except UserError as exc:
+                outcomes[index] = RecordRejected(str(exc.args[0] if exc.args else exc))
+            except RecordRejected as exc:  # e.g. the customer refused by the target
+                outcomes[index] = exc
+        if prepared:
+            answers = self.inner.post_batch([payload for _index, payload in prepared])
+            for (index, _payload), outcome in zip(prepared, answers, strict=True):
+                outcomes[index] = outcome
+        return outcomes
 
 
 class AccountingOutbox(models.Model):
@@ -111,6 +136,20 @@ class AccountingOutbox(models.Model):
     def _get_adapter_exact_general_journal_entry(self, client, run_cache):
         # the period entry checked Exact's journal status before queueing the entry
         return ExactGeneralJournalAdapter(client, check_period=False)
+
+    def _get_adapter_twinfield_sales_entry(self, client, run_cache):
+        connection = self[:1].connection_id
+        return MappedBatchAdapter(
+            TwinfieldSalesAdapter(
+                client, batch_size=self._get_batch_size(),
+                is_closed=connection._twinfield_is_closed(client, run_cache),
+            ),
+            lambda payload: connection._twinfield_prepare_sales(payload, client, run_cache),
+        )
+
+    def _get_adapter_twinfield_general_journal_entry(self, client, run_cache):
+        # the period entry checked Twinfield's period before queueing the entry
+        return TwinfieldJournalAdapter(client, batch_size=self._get_batch_size())
 
     def _prepare_run_exact_sales_entry(self, connection, payloads, client, run_cache):
         """Before the sales entries of a run: look the relations of their partners up in
@@ -289,8 +328,8 @@ class AccountingOutbox(models.Model):
         done, stopped = 0, False
         Outbox = self.sudo()
         connections = self.env["accounting.connection"].sudo().search(
-            [("state", "=", "connected"), ("division", "!=", 0)]
-        )
+            [("state", "=", "connected")]
+        ).filtered(lambda connection: connection._is_ready_to_sync())
         for connection in connections:
             report = Outbox._process(connection, limit=batch)
             done += report.posted + report.recovered + report.rejected

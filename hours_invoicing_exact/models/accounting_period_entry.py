@@ -26,6 +26,7 @@ from odoo.tools import SQL, format_date
 from ..services import journal
 from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod, NoOpenPeriod
 from ..services.outbox import ReconnectNeeded, SyncError
+from ..services.twinfield.adapters import journal_payload
 
 _logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class AccountingPeriodEntry(models.Model):
         # items before the sync start date are in Exact already (booked there before the
         # link), also when that date lies within the first period
         sync_start = self.env["accounting.connection"].sudo().search(
-            [("company_id", "=", company.id), ("target", "=", "exact")], limit=1
+            [("company_id", "=", company.id)], limit=1, order="id"
         ).sync_start_date
         if sync_start and sync_start > date_from:
             date_from = sync_start
@@ -250,7 +251,7 @@ class AccountingPeriodEntry(models.Model):
         for account in accounts.with_company(company):
             try:
                 build.gl_guids[str(account.id)] = known["account"].get(account.id) or \
-                    connection._get_gl_guid(account)
+                    connection._get_period_gl(account)
                 build.mappings.append((_("GL account"), account.display_name,
                                        build.gl_guids[str(account.id)]))
             except UserError as exc:
@@ -275,7 +276,7 @@ class AccountingPeriodEntry(models.Model):
             try:
                 guid = known["partner"].get(partner.commercial_partner_id.id)
                 if not guid and create_relations:
-                    guid = connection._get_relation_guid(partner)
+                    guid = connection._get_period_relation(partner)
                 elif not guid:
                     connection._exact_partner_numbers(partner.commercial_partner_id)
                 build.relation_guids[str(partner.id)] = guid or False
@@ -314,7 +315,7 @@ class AccountingPeriodEntry(models.Model):
             return build
         year, fin_period = exact_period or (None, None)
         header = journal.EntryHeader(
-            f"C{company.id}", company.period_exact_journal_code or "90", period, sequence,
+            f"C{company.id}", connection._get_period_journal_code(company), period, sequence,
             vat_mode=vat_mode, currency=company.currency_id.name,
             financial_year=year, financial_period=fin_period,
         )
@@ -435,7 +436,7 @@ class AccountingPeriodEntry(models.Model):
             "date_to": period.end,
             "sequence": sequence,
             "kind": "correction" if sent else "regular",
-            "journal_code": company.period_exact_journal_code or "90",
+            "journal_code": connection._get_period_journal_code(company),
             "item_count": build.item_count,
         }
         header_ref = journal.EntryHeader(
@@ -448,7 +449,7 @@ class AccountingPeriodEntry(models.Model):
             entry._log_created()
             return entry
         try:
-            year, fin_period, moved_to = self._exact_open_period(
+            year, fin_period, moved_to = getattr(self, f"_{connection.target}_open_period")(
                 company, connection, period, run_cache)
         except UserError as exc:
             values["local_error"] = str(exc.args[0])
@@ -479,11 +480,8 @@ class AccountingPeriodEntry(models.Model):
             })
             for index, line in enumerate(result.lines)
         ]
-        payload = journal.to_exact_payload(result, build.gl_guids, build.relation_guids)
-        if moved_to:  # into a later open period: dated on its first day
-            first_day = f"{moved_to.isoformat()}T00:00:00Z"
-            for line in payload["GeneralJournalEntryLines"]:
-                line["Date"] = first_day
+        payload = getattr(self, f"_prepare_payload_{connection.target}")(
+            result, build, header_ref, moved_to)
         entry = self.create(values)
         entry.outbox_id = self.env["accounting.outbox"].sudo().create({
             "company_id": company.id,
@@ -492,10 +490,40 @@ class AccountingPeriodEntry(models.Model):
             "res_id": entry.id,
             "reference": header_ref,
             "kind": "general_journal_entry",
-            "payload": {"reference": header_ref, "entry": payload},
+            "payload": payload,
         })
         entry._log_created()
         return entry
+
+    @api.model
+    def _prepare_payload_exact(self, result, build, header_ref, moved_to):
+        """Outbox payload of an Exact general journal entry."""
+        payload = journal.to_exact_payload(result, build.gl_guids, build.relation_guids)
+        if moved_to:  # into a later open period: dated on its first day
+            first_day = f"{moved_to.isoformat()}T00:00:00Z"
+            for line in payload["GeneralJournalEntryLines"]:
+                line["Date"] = first_day
+        return {"reference": header_ref, "entry": payload}
+
+    @api.model
+    def _prepare_payload_twinfield(self, result, build, header_ref, moved_to):
+        """Outbox payload of a Twinfield memorial (``MEMO``) transaction."""
+        return journal_payload(result, build.gl_guids, build.relation_guids,
+                               code=result.header.journal)
+
+    @api.model
+    def _twinfield_open_period(self, company, connection, period, run_cache=None):
+        """``(year, period, None)`` of Twinfield's period ``YYYY/PP`` of the entry (the
+        month of its last day), refused when Twinfield has it closed."""
+        run_cache = {} if run_cache is None else run_cache
+        year, month = period.end.year, period.end.month
+        client = run_cache.get(("twf_client", connection.id)) or connection._get_twinfield_client()
+        run_cache[("twf_client", connection.id)] = client
+        if connection._twinfield_is_closed(client, run_cache)(f"{year}/{month:02d}"):
+            raise UserError(_("Period %(period)s is closed in Twinfield; the entry of "
+                              "%(label)s was not sent. Reopen the period in Twinfield, then "
+                              "retry.", period=f"{year}/{month:02d}", label=period.label))
+        return year, month, None
 
     def _log_created(self):
         for entry in self:
@@ -583,7 +611,8 @@ class AccountingPeriodEntry(models.Model):
         """
         if not periods:
             return self.browse()
-        connection = self.env["accounting.connection"]._get_for_company(company)
+        Connection = self.env["accounting.connection"]
+        connection = Connection._get_for_company(company, Connection._get_company_target(company))
         if not connection:
             raise UserError(_("Company %s has no Exact Online connection.", company.name))
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_KEY, company.id])
@@ -646,7 +675,7 @@ class AccountingPeriodEntry(models.Model):
         kind = company.period_sync_mode
         # one sync start date per company: part 1's, on the Exact Online connection
         start = self.env["accounting.connection"].sudo().search(
-            [("company_id", "=", company.id), ("target", "=", "exact")], limit=1
+            [("company_id", "=", company.id)], limit=1, order="id"
         ).sync_start_date
         if kind not in ("day", "month") or not start:
             return []

@@ -20,6 +20,7 @@ class AccountingReference(models.Model):
             ("vat_code", "VAT code"),
             ("journal", "Journal"),
             ("division", "Division"),
+            ("office", "Office"),
         ],
         required=True,
     )

@@ -39,6 +39,7 @@ from odoo.sql_db import TestCursor
 from ..services import outbox as engine
 from ..services.exact.oauth import TokenState
 from ..services.exact.ratelimit import RateLimitState
+from ..services.twinfield.credits import CreditWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -76,15 +77,17 @@ def own_env(factory, uid=SUPERUSER_ID):
 
 
 class DbTokenStore:
-    """Token chain of one ``accounting.connection`` row (see module docstring)."""
+    """Token chain of one ``accounting.connection`` row (see module docstring); ``prefix``
+    names the target's token columns (``exact``: ``exact_access_token``, ...; ``twf``)."""
 
-    _COLUMNS = (
-        "exact_access_token, exact_refresh_token, exact_token_expires_at, exact_token_issued_at"
-    )
-
-    def __init__(self, cursor_factory, connection_id):
+    def __init__(self, cursor_factory, connection_id, prefix="exact"):
         self.cursor_factory = cursor_factory
         self.connection_id = connection_id
+        self.prefix = prefix
+        self._COLUMNS = ", ".join(
+            f"{prefix}_{name}"
+            for name in ("access_token", "refresh_token", "token_expires_at", "token_issued_at")
+        )
         self._locked_cr = None
 
     def _read(self, cr, lock=False):
@@ -132,9 +135,9 @@ class DbTokenStore:
         cr = self._locked_cr or open_cursor(self.cursor_factory)
         try:
             cr.execute(
-                "UPDATE accounting_connection SET exact_access_token = %s, "
-                "exact_refresh_token = %s, exact_token_expires_at = %s, "
-                "exact_token_issued_at = %s, write_date = now() at time zone 'UTC' "
+                f"UPDATE accounting_connection SET {self.prefix}_access_token = %s, "
+                f"{self.prefix}_refresh_token = %s, {self.prefix}_token_expires_at = %s, "
+                f"{self.prefix}_token_issued_at = %s, write_date = now() at time zone 'UTC' "
                 "WHERE id = %s",
                 (
                     state.access_token,
@@ -191,6 +194,46 @@ class DbRateLimitStore:
                 (*(values[name] for name in self._FIELDS), self.connection_id),
             )
             cr.commit()  # pylint: disable=invalid-commit
+        finally:
+            cr.close()
+
+
+class DbCreditStore:
+    """:class:`~..services.twinfield.credits.CreditStore` of one fair-use budget ``key``
+    (Twinfield: client id and organisation), one ``accounting_credit_budget`` row shared by
+    every worker: created when missing, locked ``FOR UPDATE``, changed and committed at once."""
+
+    def __init__(self, cursor_factory, key):
+        self.cursor_factory = cursor_factory
+        self.key = key
+
+    def update(self, change):
+        """See :meth:`~..services.twinfield.credits.CreditStore.update`."""
+        cr = open_cursor(self.cursor_factory)
+        try:
+            cr.execute(
+                "INSERT INTO accounting_credit_budget (key, window_start, used, blocked_until) "
+                "VALUES (%s, 0, 0, 0) ON CONFLICT (key) DO NOTHING",
+                (self.key,),
+            )
+            cr.execute(
+                "SELECT window_start, used, blocked_until FROM accounting_credit_budget "
+                "WHERE key = %s FOR UPDATE",
+                (self.key,),
+            )
+            start, used, blocked = cr.fetchone()
+            window = change(CreditWindow(float(start or 0.0), int(used or 0),
+                                         float(blocked or 0.0)))
+            cr.execute(
+                "UPDATE accounting_credit_budget SET window_start = %s, used = %s, "
+                "blocked_until = %s WHERE key = %s",
+                (window.window_start, window.used, window.blocked_until, self.key),
+            )
+            cr.commit()  # pylint: disable=invalid-commit
+            return window
+        except BaseException:
+            cr.rollback()
+            raise
         finally:
             cr.close()
 

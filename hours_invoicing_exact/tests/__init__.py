@@ -38,5 +38,8 @@ from . import (
     test_security,
     test_tour_invoicing,
     test_tour_project,
+    test_twinfield_connect,
+    test_twinfield_period,
+    test_twinfield_sync,
     test_ui,
 )
