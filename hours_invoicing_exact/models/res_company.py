@@ -62,7 +62,7 @@ class ResCompany(models.Model):
     # Exact Online connection
     # ------------------------------------------------------------------
     hie_exact_connection_id = fields.Many2one(
-        "accounting.connection", compute="_compute_exact_connection_id"
+        "accounting.connection", string="Exact Connection", compute="_compute_exact_connection_id"
     )
 
     def _compute_exact_connection_id(self):
@@ -134,7 +134,7 @@ class ResCompany(models.Model):
         string="Closed Exact period",
         default="error",
     )
-    hie_period_last_run_date = fields.Date(readonly=True, copy=False)
+    hie_period_last_run_date = fields.Date(string="Period Last Run Date", readonly=True, copy=False)
 
     @api.constrains("hie_period_sync_hour", "hie_period_grace_days")
     def _check_period_sync_numbers(self):
