@@ -120,8 +120,8 @@ def setup(env, server, copies):
     cr.execute("ANALYZE account_move_line")
     env.invalidate_all()
     company.write({
-        "period_sync_mode": "month", "period_sync_journal_ids": [Command.set(journal.ids)],
-        "period_exact_journal_code": "90",
+        "hie_period_sync_mode": "month", "hie_period_sync_journal_ids": [Command.set(journal.ids)],
+        "hie_period_exact_journal_code": "90",
     })
     # part 1's connection, connected to the local server; its stores use cursors of their
     # own, which see committed rows only (the benchmark database is thrown away)

@@ -189,11 +189,11 @@ class AccountMove(models.Model):
         result = self.browse()
         Entry = self.env["accounting.period.entry"].sudo()
         for company in self.company_id.filtered(
-            lambda c: c.period_sync_mode in ("document", False)
+            lambda c: c.hie_period_sync_mode in ("document", False)
         ):
             moves = self.filtered(
                 lambda m, c=company: m.company_id == c and m.state == "posted"
-                and m.journal_id in c.period_sync_journal_ids
+                and m.journal_id in c.hie_period_sync_journal_ids
             )
             if not moves:
                 continue
@@ -216,7 +216,7 @@ class AccountMove(models.Model):
         candidates = self.filtered(
             lambda move: move.move_type in ("out_invoice", "out_refund")
             and move.state == "posted"
-            and move.company_id.period_sync_mode in ("document", False)
+            and move.company_id.hie_period_sync_mode in ("document", False)
         )
         if not candidates:
             return

@@ -287,7 +287,7 @@ class AccountingConnection(models.Model):
         return getattr(self, f"_get_period_journal_code_{self.target}")(company)
 
     def _get_period_journal_code_exact(self, company):
-        return company.period_exact_journal_code or "90"
+        return company.hie_period_exact_journal_code or "90"
 
     def _get_period_journal_code_twinfield(self, company):
         return "MEMO"

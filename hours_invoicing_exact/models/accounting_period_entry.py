@@ -159,7 +159,7 @@ class AccountingPeriodEntry(models.Model):
         document, e.g. before the company switched to memorial entries mid-month) are left
         out: each invoice reaches Exact once, whichever modes the company passes through.
         """
-        journals = company.period_sync_journal_ids
+        journals = company.hie_period_sync_journal_ids
         if not journals:
             raise UserError(_("Choose the journals to include in memorial entries first."))
         self.env["account.move.line"].flush_model()
@@ -240,7 +240,7 @@ class AccountingPeriodEntry(models.Model):
         numbers locally and shows that the relation will be looked up when sending.
         """
         build = PeriodBuild(period)
-        vat_mode = (company.period_vat_mode or "vat_journal")
+        vat_mode = (company.hie_period_vat_mode or "vat_journal")
         accounts = self.env["account.account"].browse({r["account_id"] for r in rows})
         taxes = self.env["account.tax"].browse({r["tax_id"] for r in rows if r["tax_id"]})
         partners = self.env["res.partner"].browse(
@@ -388,13 +388,13 @@ class AccountingPeriodEntry(models.Model):
         (UserError) or picks the first open Exact period after it (the rule and its calls:
         :class:`..services.exact.periods.ExactPeriods`, once per run).
         """
-        code = company.period_exact_journal_code or "90"
+        code = company.hie_period_exact_journal_code or "90"
         run_cache = {} if run_cache is None else run_cache
         periods = ExactPeriods(connection._get_exact_client(), run_cache.setdefault(
             ("exact_periods", connection.id, connection.division), {}))
         try:
             fin, moved = periods.open_period(
-                code, period.end, company.period_closed_policy or "error")
+                code, period.end, company.hie_period_closed_policy or "error")
         except ReconnectNeeded as exc:
             # never written in this transaction after talking to Exact (part 1's rule)
             connection._set_reconnect_needed_own_transaction(exc.message)
@@ -458,7 +458,8 @@ class AccountingPeriodEntry(models.Model):
             return entry
         header = journal.EntryHeader(
             f"C{company.id}", values["journal_code"], period, sequence,
-            vat_mode=(company.period_vat_mode or "vat_journal"), currency=company.currency_id.name,
+            vat_mode=(company.hie_period_vat_mode or "vat_journal"),
+            currency=company.currency_id.name,
             financial_year=year, financial_period=fin_period,
         )
         if sent:
@@ -672,14 +673,14 @@ class AccountingPeriodEntry(models.Model):
     @api.model
     def _periods_due(self, company, today):
         """Periods of the company's mode that may be sent on ``today``."""
-        kind = company.period_sync_mode
+        kind = company.hie_period_sync_mode
         # one sync start date per company: part 1's, on the Exact Online connection
         start = self.env["accounting.connection"].sudo().search(
             [("company_id", "=", company.id)], limit=1, order="id"
         ).sync_start_date
         if kind not in ("day", "month") or not start:
             return []
-        grace = company.period_grace_days if kind == "month" else 0
+        grace = company.hie_period_grace_days if kind == "month" else 0
         return [
             p for p in journal.list_periods(kind, start, today)
             if journal.period_is_closed_for_sending(p, today, grace)
@@ -691,7 +692,7 @@ class AccountingPeriodEntry(models.Model):
         today = today or fields.Date.context_today(self)
         periods = self._periods_due(company, today)
         run = self.env["accounting.period.sync.run"].create({
-            "company_id": company.id, "mode": company.period_sync_mode or "document",
+            "company_id": company.id, "mode": company.hie_period_sync_mode or "document",
             "periods_checked": len(periods),
         })
         try:
@@ -703,7 +704,7 @@ class AccountingPeriodEntry(models.Model):
             "entry_ids": [fields.Command.set(created.ids)],
             "state": "error" if "error" in created.mapped("state") else "done",
         })
-        company.period_last_run_date = today
+        company.hie_period_last_run_date = today
         return created
 
     @api.model
@@ -711,12 +712,13 @@ class AccountingPeriodEntry(models.Model):
         """Hourly cron: run each company in day/month mode once a day, from its hour on."""
         utc_now = pytz.utc.localize(fields.Datetime.now())
         companies = self.env["res.company"].search([
-            ("period_sync_mode", "in", ("day", "month")),
+            ("hie_period_sync_mode", "in", ("day", "month")),
         ])
         for company in companies:
             # the hour is the company's local hour (timezone of its partner, else UTC)
             now = utc_now.astimezone(pytz.timezone(company.partner_id.tz or "UTC"))
-            if company.period_last_run_date == now.date() or now.hour < company.period_sync_hour:
+            if (company.hie_period_last_run_date == now.date()
+                    or now.hour < company.hie_period_sync_hour):
                 continue
             self.with_company(company)._run_company(company, now.date())
             if not getattr(threading.current_thread(), "testing", False):

@@ -61,8 +61,8 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Exact Online connection
     # ------------------------------------------------------------------
-    exact_connection_id = fields.Many2one(
-        "accounting.connection", compute="_compute_exact_connection_id"
+    hie_exact_connection_id = fields.Many2one(
+        "accounting.connection", string="Exact Connection", compute="_compute_exact_connection_id"
     )
 
     def _compute_exact_connection_id(self):
@@ -70,21 +70,21 @@ class ResCompany(models.Model):
             [("company_id", "in", self.ids), ("target", "=", "exact")]
         )
         for company in self:
-            company.exact_connection_id = connections.filtered(
+            company.hie_exact_connection_id = connections.filtered(
                 lambda c, company=company: c.company_id == company
             )[:1]
 
     def _exact_ensure_connection(self):
         self.ensure_one()
-        if not self.exact_connection_id:
+        if not self.hie_exact_connection_id:
             self.env["accounting.connection"].sudo().create({"company_id": self.id})
-            self.invalidate_recordset(["exact_connection_id"])
-        return self.exact_connection_id
+            self.invalidate_recordset(["hie_exact_connection_id"])
+        return self.hie_exact_connection_id
 
     # ------------------------------------------------------------------
     # Sync mode: sales entries per document, or memorial entries per day / month
     # ------------------------------------------------------------------
-    period_sync_mode = fields.Selection(
+    hie_period_sync_mode = fields.Selection(
         PERIOD_SYNC_MODES,
         string="Exact sync mode",
         default="document",
@@ -95,7 +95,7 @@ class ResCompany(models.Model):
         "sent from the preview. Switching back to per document queues the invoices no "
         "memorial entry carries yet as sales entries.",
     )
-    period_sync_journal_ids = fields.Many2many(
+    hie_period_sync_journal_ids = fields.Many2many(
         "account.journal",
         "res_company_period_sync_journal_rel",
         "company_id",
@@ -106,11 +106,11 @@ class ResCompany(models.Model):
         "the memorial entries. Per document mode uses the synced sales journals of the Exact "
         "Online connection instead.",
     )
-    period_exact_journal_code = fields.Char(
+    hie_period_exact_journal_code = fields.Char(
         string="Exact memorial journal", default="90",
         help="Code of the general (memorial) journal in Exact Online, journal type 90.",
     )
-    period_vat_mode = fields.Selection(
+    hie_period_vat_mode = fields.Selection(
         [
             ("vat_journal", "VAT codes on a VAT journal (Exact books the VAT)"),
             ("no_vat", "Journal without VAT (VAT accounts as plain lines)"),
@@ -118,15 +118,15 @@ class ResCompany(models.Model):
         string="VAT in memorial entries",
         default="vat_journal",
     )
-    period_sync_hour = fields.Integer(
+    hie_period_sync_hour = fields.Integer(
         string="Run at hour", default=6, help="Hour of the day (0-23, in the timezone of the "
         "company's address, else UTC) from which the daily automatic run starts."
     )
-    period_grace_days = fields.Integer(
+    hie_period_grace_days = fields.Integer(
         string="Grace days", default=0,
         help="A month is sent this many days after it ended, so late postings are included.",
     )
-    period_closed_policy = fields.Selection(
+    hie_period_closed_policy = fields.Selection(
         [
             ("error", "Stop with an error"),
             ("next_open", "Post in the first open period"),
@@ -134,20 +134,20 @@ class ResCompany(models.Model):
         string="Closed Exact period",
         default="error",
     )
-    period_last_run_date = fields.Date(readonly=True, copy=False)
+    hie_period_last_run_date = fields.Date(string="Period Last Run Date", readonly=True, copy=False)
 
-    @api.constrains("period_sync_hour", "period_grace_days")
+    @api.constrains("hie_period_sync_hour", "hie_period_grace_days")
     def _check_period_sync_numbers(self):
         for company in self:
-            if not 0 <= company.period_sync_hour <= 23:
+            if not 0 <= company.hie_period_sync_hour <= 23:
                 raise ValidationError(_("The hour of the automatic run must be 0 to 23."))
-            if company.period_grace_days < 0:
+            if company.hie_period_grace_days < 0:
                 raise ValidationError(_("Grace days cannot be negative."))
 
     def write(self, vals):
         leaving = self.browse()
-        if "period_sync_mode" in vals and vals["period_sync_mode"] in ("document", False):
-            leaving = self.filtered(lambda c: c.period_sync_mode not in ("document", False))
+        if "hie_period_sync_mode" in vals and vals["hie_period_sync_mode"] in ("document", False):
+            leaving = self.filtered(lambda c: c.hie_period_sync_mode not in ("document", False))
         res = super().write(vals)
         if leaving:
             leaving._exact_switch_to_document()
@@ -167,7 +167,7 @@ class ResCompany(models.Model):
         """
         Entry = self.env["accounting.period.entry"].sudo()
         for company in self:
-            connection = company.exact_connection_id
+            connection = company.hie_exact_connection_id
             if not connection:
                 continue
             active = Entry.search([("company_id", "=", company.id),

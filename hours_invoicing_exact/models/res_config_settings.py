@@ -4,12 +4,12 @@ from odoo import api, fields, models
 from .accounting_connection import CALLBACK_PATH
 
 MANAGER_GROUP = "account.group_account_manager"
-PREFIX = "company_id.exact_connection_id."
+PREFIX = "company_id.hie_exact_connection_id."
 #: Settings whose value means "set up an Exact Online connection" when filled in.
-SETUP_FIELDS = ("exact_client_id", "exact_client_secret", "exact_sync_start_date",
-                "exact_sync_journal_ids", "exact_division_choice_id")
+SETUP_FIELDS = ("hie_exact_client_id", "hie_exact_client_secret", "hie_exact_sync_start_date",
+                "hie_exact_sync_journal_ids", "hie_exact_division_choice_id")
 #: Settings the connection computes itself when left empty (never written as NULL).
-DEFAULTED_FIELDS = ("exact_country", "exact_base_url")
+DEFAULTED_FIELDS = ("hie_exact_country", "hie_exact_base_url")
 
 
 class ResConfigSettings(models.TransientModel):
@@ -30,48 +30,51 @@ class ResConfigSettings(models.TransientModel):
     # ------------------------------------------------------------------
     # Sync mode (memorial entries per day / month)
     # ------------------------------------------------------------------
-    period_sync_mode = fields.Selection(related="company_id.period_sync_mode", readonly=False)
-    period_sync_journal_ids = fields.Many2many(
-        related="company_id.period_sync_journal_ids", readonly=False
+    hie_period_sync_mode = fields.Selection(
+        related="company_id.hie_period_sync_mode", readonly=False)
+    hie_period_sync_journal_ids = fields.Many2many(
+        related="company_id.hie_period_sync_journal_ids", readonly=False
     )
-    period_exact_journal_code = fields.Char(
-        related="company_id.period_exact_journal_code", readonly=False
+    hie_period_exact_journal_code = fields.Char(
+        related="company_id.hie_period_exact_journal_code", readonly=False
     )
-    period_vat_mode = fields.Selection(related="company_id.period_vat_mode", readonly=False)
-    period_sync_hour = fields.Integer(related="company_id.period_sync_hour", readonly=False)
-    period_grace_days = fields.Integer(related="company_id.period_grace_days", readonly=False)
-    period_closed_policy = fields.Selection(
-        related="company_id.period_closed_policy", readonly=False
+    hie_period_vat_mode = fields.Selection(related="company_id.hie_period_vat_mode", readonly=False)
+    hie_period_sync_hour = fields.Integer(related="company_id.hie_period_sync_hour", readonly=False)
+    hie_period_grace_days = fields.Integer(
+        related="company_id.hie_period_grace_days", readonly=False)
+    hie_period_closed_policy = fields.Selection(
+        related="company_id.hie_period_closed_policy", readonly=False
     )
 
     # ------------------------------------------------------------------
     # Exact Online
     # ------------------------------------------------------------------
-    exact_connection_id = fields.Many2one(related="company_id.exact_connection_id")
-    exact_country = fields.Selection(related=PREFIX + "country", readonly=False)
-    exact_base_url = fields.Char(related=PREFIX + "base_url", readonly=False)
-    exact_client_id = fields.Char(related=PREFIX + "client_id", readonly=False,
-                                  groups=MANAGER_GROUP)
-    exact_client_secret = fields.Char(related=PREFIX + "client_secret", readonly=False,
+    hie_exact_connection_id = fields.Many2one(related="company_id.hie_exact_connection_id")
+    hie_exact_country = fields.Selection(related=PREFIX + "country", readonly=False)
+    hie_exact_base_url = fields.Char(related=PREFIX + "base_url", readonly=False)
+    hie_exact_client_id = fields.Char(related=PREFIX + "client_id", readonly=False,
                                       groups=MANAGER_GROUP)
-    exact_redirect_uri = fields.Char(string="Redirect URI", compute="_compute_exact_redirect_uri",
-                                     help="Register this URI in the Exact Online app.")
-    exact_redirect_uri_https = fields.Boolean(string="Redirect URI uses HTTPS",
-                                              compute="_compute_exact_redirect_uri")
-    exact_state = fields.Selection(related=PREFIX + "state")
-    exact_division_choice_id = fields.Many2one(related=PREFIX + "division_choice_id",
-                                               readonly=False)
-    exact_sync_start_date = fields.Date(related=PREFIX + "sync_start_date", readonly=False)
-    exact_sync_journal_ids = fields.Many2many(related=PREFIX + "sync_journal_ids",
-                                              readonly=False)
+    hie_exact_client_secret = fields.Char(related=PREFIX + "client_secret", readonly=False,
+                                          groups=MANAGER_GROUP)
+    hie_exact_redirect_uri = fields.Char(string="Redirect URI",
+                                         compute="_compute_exact_redirect_uri",
+                                         help="Register this URI in the Exact Online app.")
+    hie_exact_redirect_uri_https = fields.Boolean(string="Redirect URI uses HTTPS",
+                                                  compute="_compute_exact_redirect_uri")
+    hie_exact_state = fields.Selection(related=PREFIX + "state")
+    hie_exact_division_choice_id = fields.Many2one(related=PREFIX + "division_choice_id",
+                                                   readonly=False)
+    hie_exact_sync_start_date = fields.Date(related=PREFIX + "sync_start_date", readonly=False)
+    hie_exact_sync_journal_ids = fields.Many2many(related=PREFIX + "sync_journal_ids",
+                                                  readonly=False)
 
     @api.depends("company_id")
     def _compute_exact_redirect_uri(self):
         """The URI to register in Exact's App Center, known before any connection exists."""
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for settings in self:
-            settings.exact_redirect_uri = base.rstrip("/") + CALLBACK_PATH
-            settings.exact_redirect_uri_https = base.startswith("https://")
+            settings.hie_exact_redirect_uri = base.rstrip("/") + CALLBACK_PATH
+            settings.hie_exact_redirect_uri_https = base.startswith("https://")
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -44,11 +44,11 @@ class PeriodCaseMixin(ExactServerMixin):
             "type_tax_use": "sale", "company_id": cls.company.id,
         })
         cls.company.write({
-            "period_sync_mode": "month",
-            "period_sync_journal_ids": [Command.set(cls.sale_journal.ids)],
-            "period_exact_journal_code": "90",
-            "period_grace_days": 0,
-            "period_vat_mode": "vat_journal",
+            "hie_period_sync_mode": "month",
+            "hie_period_sync_journal_ids": [Command.set(cls.sale_journal.ids)],
+            "hie_period_exact_journal_code": "90",
+            "hie_period_grace_days": 0,
+            "hie_period_vat_mode": "vat_journal",
         })
         cls.connection = cls.env["accounting.connection"].create({
             "company_id": cls.company.id,

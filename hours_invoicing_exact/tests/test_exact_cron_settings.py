@@ -147,15 +147,16 @@ class TestExactSettingsForm(ExactCase):
     def test_manager_sees_and_edits_the_exact_section(self):
         form = Form(self.env["res.config.settings"].with_user(self.settings_manager))
         fields_in_view = form._view["fields"]
-        for name in ("exact_country", "exact_base_url", "exact_client_id", "exact_client_secret",
-                     "exact_redirect_uri", "exact_state", "exact_division_choice_id",
-                     "exact_sync_start_date", "exact_sync_journal_ids"):
+        for name in ("hie_exact_country", "hie_exact_base_url", "hie_exact_client_id",
+                     "hie_exact_client_secret",
+                     "hie_exact_redirect_uri", "hie_exact_state", "hie_exact_division_choice_id",
+                     "hie_exact_sync_start_date", "hie_exact_sync_journal_ids"):
             self.assertIn(name, fields_in_view)
-        self.assertEqual(form.exact_client_id, self.server.client_id)
-        self.assertEqual(form.exact_state, "connected")
-        self.assertTrue(form.exact_redirect_uri.endswith("/exact_online/callback"))
-        form.exact_client_secret = "new-secret"
-        form.exact_sync_start_date = datetime.date(2025, 3, 1)
+        self.assertEqual(form.hie_exact_client_id, self.server.client_id)
+        self.assertEqual(form.hie_exact_state, "connected")
+        self.assertTrue(form.hie_exact_redirect_uri.endswith("/exact_online/callback"))
+        form.hie_exact_client_secret = "new-secret"
+        form.hie_exact_sync_start_date = datetime.date(2025, 3, 1)
         form.save()
         self.assertEqual(self.connection.sudo().client_secret, "new-secret")
         self.assertEqual(self.connection.sync_start_date, datetime.date(2025, 3, 1))
@@ -163,12 +164,12 @@ class TestExactSettingsForm(ExactCase):
     def test_secrets_hidden_from_non_managers(self):
         # a settings administrator who is no accounting manager: no Exact section
         form = Form(self.env["res.config.settings"].with_user(self.settings_admin))
-        for name in ("exact_client_id", "exact_client_secret", "exact_country"):
+        for name in ("hie_exact_client_id", "hie_exact_client_secret", "hie_exact_country"):
             self.assertNotIn(name, form._view["fields"])
         settings = self.env["res.config.settings"].with_user(self.settings_admin)
-        self.assertNotIn("exact_client_secret", settings.fields_get())
+        self.assertNotIn("hie_exact_client_secret", settings.fields_get())
         with self.assertRaises(AccessError):
-            settings.create({}).read(["exact_client_secret"])
+            settings.create({}).read(["hie_exact_client_secret"])
         # a plain user cannot open the settings at all
         with self.assertRaises(AccessError):
             self.env["res.config.settings"].with_user(self.accountant).create({})

@@ -44,9 +44,9 @@ class TestExactFirstConnection(ExactServerMixin, HttpCase):
         self.assertFalse(self.connection())
         form = self.settings_form()
         # the URI to register in Exact's App Center is known before anything is saved
-        self.assertTrue(form.exact_redirect_uri.endswith("/exact_online/callback"))
-        form.exact_client_id = self.server.client_id
-        form.exact_client_secret = self.server.client_secret
+        self.assertTrue(form.hie_exact_redirect_uri.endswith("/exact_online/callback"))
+        form.hie_exact_client_id = self.server.client_id
+        form.hie_exact_client_secret = self.server.client_secret
         form.save()  # crashed with a NOT NULL error on base_url
         connection = self.connection()
         self.assertEqual((connection.country, connection.base_url),
@@ -54,7 +54,7 @@ class TestExactFirstConnection(ExactServerMixin, HttpCase):
         self.assertEqual(connection.sudo().client_id, self.server.client_id)
         # this test talks to the local server instead of Exact's host
         form = self.settings_form()
-        form.exact_base_url = self.server.base_url
+        form.hie_exact_base_url = self.server.base_url
         settings = form.save()
         self.assertEqual(connection.base_url, self.server.base_url)
         self.assertEqual(
@@ -82,8 +82,8 @@ class TestExactFirstConnection(ExactServerMixin, HttpCase):
                          division)
         # the manager picks the division in the settings
         form = self.settings_form()
-        self.assertEqual(form.exact_state, "connected")
-        form.exact_division_choice_id = division
+        self.assertEqual(form.hie_exact_state, "connected")
+        form.hie_exact_division_choice_id = division
         form.save()
         self.assertEqual(connection.division, DEFAULT_DIVISION)
         connection.with_user(self.manager).action_refresh_reference_data()
@@ -110,9 +110,9 @@ class TestExactFirstConnection(ExactServerMixin, HttpCase):
     def test_exact_needs_https_redirect_uri(self):
         self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://odoo.example")
         form = self.settings_form()
-        self.assertFalse(form.exact_redirect_uri_https)
-        form.exact_client_id = "id"
-        form.exact_client_secret = "secret"
+        self.assertFalse(form.hie_exact_redirect_uri_https)
+        form.hie_exact_client_id = "id"
+        form.hie_exact_client_secret = "secret"
         settings = form.save()
         with self.assertRaisesRegex(UserError, "HTTPS"):
             settings.with_user(self.manager).action_exact_connect()

@@ -150,7 +150,7 @@ class TestExactOnceAcrossModes(DutchSyncCase):
     # -- each mode -----------------------------------------------------------------------
 
     def test_per_document(self):
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         self.post_a_month()
         self.run_on(D(2025, 4, 2))  # no memorial entry in per-document mode
         by_sales_entry, by_memorial = self.assert_exactly_once()
@@ -158,7 +158,7 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertFalse(by_memorial)
 
     def test_per_month(self):
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post_a_month()
         self.process_outbox()  # the outbox cron sends no sales entry in this mode
         self.assertFalse(self.server.sales_entries)
@@ -169,7 +169,7 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertEqual(len(self.server.general_journal_entries), 1)
 
     def test_per_day(self):
-        self.company.period_sync_mode = "day"
+        self.company.hie_period_sync_mode = "day"
         self.post_a_month()
         self.run_on(D(2025, 3, 25))
         by_sales_entry, by_memorial = self.assert_exactly_once()
@@ -178,7 +178,7 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertEqual(len(self.server.general_journal_entries), 3)
 
     def test_manual(self):
-        self.company.period_sync_mode = "manual"
+        self.company.hie_period_sync_mode = "manual"
         self.post_a_month()
         self.process_outbox()
         self.assertFalse(self.server.sales_entries)
@@ -192,11 +192,11 @@ class TestExactOnceAcrossModes(DutchSyncCase):
     # -- switching modes in the middle of a month -------------------------------------------
 
     def test_document_to_month_mid_month(self):
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         sent = self.post(D(2025, 3, 3), (100.0, self.btw21))
         self.process_outbox()
         queued = self.post(D(2025, 3, 5), (19.99, self.btw9))  # still waiting in the outbox
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post(D(2025, 3, 12), (250.55, self.btw21))
         self.post(D(2025, 3, 20), (40.0, self.btw21), refund=True)
         self.run_on(D(2025, 4, 2))
@@ -208,12 +208,12 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertEqual(len(self.server.general_journal_entries), 1)
 
     def test_month_to_document_mid_month(self):
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         february = self.post(D(2025, 2, 10), (100.0, self.btw21))
         self.run_on(D(2025, 3, 2))  # February's memorial entry is sent
         before = self.post(D(2025, 3, 3), (100.0, self.btw21), (33.33, self.btw9))
         credit = self.post(D(2025, 3, 5), (40.0, self.btw21), refund=True)
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         # nothing of March falls between the modes: queued as sales entries at the switch
         self.assertEqual(before.hie_exact_sync_state, "to_send")
         self.assertEqual(credit.hie_exact_sync_state, "to_send")
@@ -229,12 +229,12 @@ class TestExactOnceAcrossModes(DutchSyncCase):
             february.button_draft()
 
     def test_day_to_month_mid_month(self):
-        self.company.period_sync_mode = "day"
+        self.company.hie_period_sync_mode = "day"
         self.post(D(2025, 3, 3), (100.0, self.btw21), (33.33, self.btw9))
         self.post(D(2025, 3, 5), (40.0, self.btw21), refund=True)
         self.run_on(D(2025, 3, 10))  # two day entries sent
         self.assertEqual(len(self.server.general_journal_entries), 2)
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post(D(2025, 3, 12), (250.55, self.btw21))
         self.post(D(2025, 3, 4), (19.99, self.btw9))  # a day already sent, posted late
         self.run_on(D(2025, 4, 2))  # the month's entry leaves out what the days carried
@@ -252,10 +252,10 @@ class TestExactOnceAcrossModes(DutchSyncCase):
             ["account_id", "vat_code", "exact_difference"]))
 
     def test_month_to_day_mid_month(self):
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post(D(2025, 2, 10), (100.0, self.btw21))
         self.run_on(D(2025, 3, 2))  # February's month entry
-        self.company.period_sync_mode = "day"
+        self.company.hie_period_sync_mode = "day"
         self.post(D(2025, 3, 3), (250.55, self.btw21), (33.33, self.btw9))
         self.post(D(2025, 2, 27), (10.0, self.btw21))  # February, posted late
         self.run_on(D(2025, 3, 10))  # a day entry for March 3, a correction of February
@@ -270,12 +270,12 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         """An invoice of a sent month reset to draft (allowed per month) before a switch to
         per document: the switch sends the month's correction (reversing it), and posted
         again it goes as a sales entry - once in total."""
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         kept = self.post(D(2025, 2, 10), (100.0, self.btw21))
         changed = self.post(D(2025, 2, 12), (250.55, self.btw21), (33.33, self.btw9))
         self.run_on(D(2025, 3, 2))
         changed.button_draft()
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         self.assertEqual(len(self.server.general_journal_entries), 2)  # the correction
         changed.invoice_line_ids[0].price_unit = 200.0
         changed.action_post()
@@ -284,12 +284,12 @@ class TestExactOnceAcrossModes(DutchSyncCase):
         self.assertEqual(by_memorial, kept)
 
     def test_month_document_month_round_trip(self):
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post_a_month(month=1)
         self.run_on(D(2025, 2, 2))
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         self.post_a_month(month=2, days=(3, 5, 7))
-        self.company.period_sync_mode = "month"
+        self.company.hie_period_sync_mode = "month"
         self.post_a_month(month=2, days=(10, 15, 20))
         self.run_on(D(2025, 3, 2))
         by_sales_entry, by_memorial = self.assert_exactly_once()
@@ -303,7 +303,7 @@ class TestExactVatToTheCent(DutchSyncCase):
     whose VAT rounds differently per line, per account or on the sum."""
 
     def send_rounding_prone_documents(self):
-        self.company.period_sync_mode = "document"
+        self.company.hie_period_sync_mode = "document"
         day = D(2025, 3, 3)
         other = self.revenue_other
         moves = [

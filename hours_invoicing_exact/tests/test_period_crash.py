@@ -35,8 +35,9 @@ CLEANED = (
     "accounting_connection", "account_tax", "account_journal", "account_account", "res_partner",
 )
 COMPANY_FIELDS = (
-    "period_sync_mode", "period_exact_journal_code", "period_grace_days", "period_vat_mode",
-    "period_last_run_date",
+    "hie_period_sync_mode", "hie_period_exact_journal_code", "hie_period_grace_days",
+    "hie_period_vat_mode",
+    "hie_period_last_run_date",
 )
 
 
@@ -82,9 +83,10 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
             "company_id": company.id})
         customer = env["res.partner"].create({"name": "Klant killed worker", "is_company": True})
         company.write({
-            "period_sync_mode": "month", "period_sync_journal_ids": [Command.set(journal.ids)],
-            "period_exact_journal_code": "90", "period_grace_days": 0,
-            "period_vat_mode": "vat_journal", "period_last_run_date": False,
+            "hie_period_sync_mode": "month",
+            "hie_period_sync_journal_ids": [Command.set(journal.ids)],
+            "hie_period_exact_journal_code": "90", "hie_period_grace_days": 0,
+            "hie_period_vat_mode": "vat_journal", "hie_period_last_run_date": False,
         })
         connection = connected_connection(env, company, self.server)
         connection.sync_start_date = "2024-01-01"

@@ -23,7 +23,7 @@ class TestPeriodRuns(PeriodCase):
         self._invoice("2024-03-05", 100.0)
         self._invoice("2024-03-31", 50.0)
         self.assertFalse(self.run_on(D(2024, 3, 31)))
-        self.company.period_grace_days = 2
+        self.company.hie_period_grace_days = 2
         self.assertFalse(self.run_on(D(2024, 4, 2)))
         self.assertEqual(self.server.calls[POSTS], 0)
         entry = self.run_on(D(2024, 4, 3))
@@ -44,7 +44,7 @@ class TestPeriodRuns(PeriodCase):
         self.assertEqual((run.state, run.periods_checked, run.entry_count), ("done", 3, 0))
 
     def test_day_mode_one_entry_per_day(self):
-        self.company.period_sync_mode = "day"
+        self.company.hie_period_sync_mode = "day"
         self._invoice("2024-03-04", 10.0)
         self._invoice("2024-03-05", 20.0)
         self._invoice("2024-03-06", 40.0)
@@ -56,7 +56,7 @@ class TestPeriodRuns(PeriodCase):
 
     def test_cron_runs_once_a_day_at_the_configured_hour(self):
         self._invoice("2024-03-05", 100.0)
-        self.company.period_sync_hour = 7
+        self.company.hie_period_sync_hour = 7
         self.company.partner_id.tz = "Europe/Amsterdam"  # UTC+2 in April
         with freeze_time("2024-04-01 04:30:00"):  # 06:30 in Amsterdam
             self.Entry._cron_run_period_sync()
@@ -66,7 +66,7 @@ class TestPeriodRuns(PeriodCase):
             self.Entry._cron_run_period_sync()
         entries = self.Entry.search([("company_id", "=", self.company.id)])
         self.assertEqual(len(entries), 1)
-        self.assertEqual(self.company.period_last_run_date, D(2024, 4, 1))
+        self.assertEqual(self.company.hie_period_last_run_date, D(2024, 4, 1))
 
     def test_vat_is_odoos_to_the_cent(self):
         # three invoices of 0.07: Odoo's VAT 0.01 each; Exact alone would compute 0.04
@@ -147,7 +147,7 @@ class TestPeriodRuns(PeriodCase):
         self.assertEqual(entry.state, "error")
         self.assertIn("closed for period 3/2024", entry.error)
         self.assertEqual(self.server.calls[POSTS], 0)
-        self.company.period_closed_policy = "next_open"
+        self.company.hie_period_closed_policy = "next_open"
         retry = self.run_on(D(2024, 4, 2))
         self.assertEqual(entry.state, "cancelled")
         self.assertEqual((retry.state, retry.sequence, retry.exact_year, retry.exact_period),
@@ -175,7 +175,7 @@ class TestPeriodRuns(PeriodCase):
              start + dt.timedelta(days=28 * n + 27)) for n in range(13)
         ])
         self.server.close_period("90", 2024, 4)
-        self.company.period_closed_policy = "next_open"
+        self.company.hie_period_closed_policy = "next_open"
         self._invoice("2024-03-05", 100.0)
         entry = self.run_on(D(2024, 4, 1))
         self.assertEqual((entry.state, entry.exact_year, entry.exact_period),

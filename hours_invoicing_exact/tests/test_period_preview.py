@@ -16,7 +16,7 @@ D = dt.date
 @tagged("post_install", "-at_install")
 class TestPeriodPreview(PeriodCase):
     def test_manual_preview_then_send(self):
-        self.company.period_sync_mode = "manual"
+        self.company.hie_period_sync_mode = "manual"
         self._invoice("2024-03-05", 100.0)
         self._invoice("2024-03-06", 50.0, refund=True)
         with Form(self.env["accounting.period.entry.preview"]) as form:
@@ -42,7 +42,7 @@ class TestPeriodPreview(PeriodCase):
             wizard.action_send()
 
     def test_preview_shows_what_is_missing_and_refuses_to_send(self):
-        self.company.period_sync_mode = "manual"
+        self.company.hie_period_sync_mode = "manual"
         unmapped = self.env["account.account"].create(
             {"name": "Unmapped revenue", "code": "800098", "account_type": "income"})
         # an invalid VAT number stored past base_vat's check (imported data)
@@ -131,7 +131,7 @@ class TestPeriodTour(PeriodCaseMixin, HttpCase):
         cls._setup_period_fixtures()
 
     def test_preview_and_send_tour(self):
-        self.company.period_sync_mode = "manual"
+        self.company.hie_period_sync_mode = "manual"
         self._invoice(dt.date.today(), 100.0)
         self.env.flush_all()
         self.start_tour(

@@ -28,10 +28,10 @@ class TestTwinfieldMemorial(TwinfieldCase):
             "company_id": cls.company.id,
         })
         cls.company.write({
-            "period_sync_mode": "month",
-            "period_sync_journal_ids": [Command.set(cls.period_journal.ids)],
-            "period_grace_days": 0,
-            "period_vat_mode": "vat_journal",
+            "hie_period_sync_mode": "month",
+            "hie_period_sync_journal_ids": [Command.set(cls.period_journal.ids)],
+            "hie_period_grace_days": 0,
+            "hie_period_vat_mode": "vat_journal",
         })
         receivable = cls.customer.with_company(cls.company).property_account_receivable_id
         vat21 = cls.tax21.invoice_repartition_line_ids.account_id

@@ -18,7 +18,7 @@ class PeriodEntryPreview(models.TransientModel):
     )
     period_kind = fields.Selection(
         [("day", "Day"), ("month", "Month")], required=True,
-        default=lambda self: "day" if self.env.company.period_sync_mode == "day" else "month",
+        default=lambda self: "day" if self.env.company.hie_period_sync_mode == "day" else "month",
     )
     date = fields.Date(
         string="Period containing", required=True, default=fields.Date.context_today
@@ -72,7 +72,7 @@ class PeriodEntryPreview(models.TransientModel):
                 wizard.balance = float(build.entry.balance)
             wizard.can_send = bool(
                 build.entry and build.entry.lines and not problems
-                and wizard.company_id.period_sync_mode == "manual"
+                and wizard.company_id.hie_period_sync_mode == "manual"
             )
 
     def _render(self, build, sent):
@@ -131,7 +131,7 @@ class PeriodEntryPreview(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         self.env["accounting.period.entry"].check_access("create")
-        if self.company_id.period_sync_mode != "manual":
+        if self.company_id.hie_period_sync_mode != "manual":
             raise UserError(_("Entries are sent from the preview in manual mode only."))
         if self.problems:
             raise UserError(self.problems)

@@ -12,16 +12,16 @@ registry.category("web_tour.tours").add("hie_exact_first_connection", {
         },
         {
             content: "The redirect URI to register is shown",
-            trigger: ".o_field_widget[name=exact_redirect_uri]:contains('/exact_online/callback')",
+            trigger: ".o_field_widget[name=hie_exact_redirect_uri]:contains('/exact_online/callback')",
         },
         {
             content: "Fill in the client ID",
-            trigger: ".o_field_widget[name=exact_client_id] input",
+            trigger: ".o_field_widget[name=hie_exact_client_id] input",
             run: "edit test-client-id",
         },
         {
             content: "Fill in the client secret",
-            trigger: ".o_field_widget[name=exact_client_secret] input",
+            trigger: ".o_field_widget[name=hie_exact_client_secret] input",
             run: "edit test-client-secret",
         },
         {
@@ -32,7 +32,7 @@ registry.category("web_tour.tours").add("hie_exact_first_connection", {
         },
         {
             content: "Saved: the client ID is kept",
-            trigger: ".o_field_widget[name=exact_client_id] input:value('test-client-id')",
+            trigger: ".o_field_widget[name=hie_exact_client_id] input:value('test-client-id')",
         },
         {
             content: "Connect (to Exact's consent and back)",
