@@ -520,10 +520,12 @@ class AccountingPeriodEntry(models.Model):
         year, month = period.end.year, period.end.month
         client = run_cache.get(("twf_client", connection.id)) or connection._get_twinfield_client()
         run_cache[("twf_client", connection.id)] = client
-        if connection._twinfield_is_closed(client, run_cache)(f"{year}/{month:02d}"):
+        twinfield_period = f"{year}/{month:02d}"
+        if connection._twinfield_is_closed(client, run_cache)(twinfield_period):
+            # (no f-string inside _(): the term extraction cannot read it)
             raise UserError(_("Period %(period)s is closed in Twinfield; the entry of "
                               "%(label)s was not sent. Reopen the period in Twinfield, then "
-                              "retry.", period=f"{year}/{month:02d}", label=period.label))
+                              "retry.", period=twinfield_period, label=period.label))
         return year, month, None
 
     def _log_created(self):
