@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from typing import NoReturn
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
+from ..transport import never_sent
 from .clock import Clock, SystemClock
 from .errors import (
     ExactAccessDenied,
@@ -70,21 +70,6 @@ def chunks(values: Iterable, size: int) -> Iterable[list]:
     if chunk:
         yield chunk
 
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """Whether a transport error happened before the request left this machine."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    cause = exc
-    for _depth in range(4):
-        if isinstance(cause, NewConnectionError):
-            return True
-        cause = getattr(cause, "reason", None) or next(
-            (arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)), None
-        )
-        if cause is None:
-            return False
-    return False
 
 
 def _error_text(response: requests.Response) -> str | None:
@@ -206,7 +191,7 @@ class ExactClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if method != "GET" and not _never_sent(exc):
+                if method != "GET" and not never_sent(exc):
                     raise OutcomeUnknown(
                         f"No answer from Exact Online to {method} {_short(url)} "
                         f"({type(exc).__name__}); the entry may or may not exist."

@@ -25,9 +25,9 @@ import requests
 import zeep
 import zeep.exceptions
 from lxml import etree
-from urllib3.exceptions import NewConnectionError
 
 from ..exact.clock import Clock, SystemClock
+from ..transport import never_sent
 from .credits import CreditBudget, credits_of
 from .errors import (
     OutcomeUnknown,
@@ -78,21 +78,6 @@ class _RecordingTransport(zeep.Transport):
         self.last_response = response
         return response
 
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """Whether a transport error happened before the request left this machine."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    cause = exc
-    for _depth in range(4):
-        if isinstance(cause, NewConnectionError):
-            return True
-        cause = getattr(cause, "reason", None) or next(
-            (arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)), None
-        )
-        if cause is None:
-            return False
-    return False
 
 
 class TwinfieldClient:
@@ -164,7 +149,7 @@ class TwinfieldClient:
                     xmlRequest=xml, _soapheaders=[self.header(token)]
                 )
             except requests.RequestException as exc:
-                if _never_sent(exc):
+                if never_sent(exc):
                     self.budget.refund(credits)
                 elif write:
                     raise OutcomeUnknown(
