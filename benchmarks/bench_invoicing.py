@@ -153,7 +153,7 @@ def main():
     parser.add_argument("--reuse", action="store_true", help="keep existing databases")
     args = parser.parse_args()
     odoo.tools.config.parse_config([
-        "--addons-path", f"{run_tests.ODOO_SRC}/odoo/addons,{ROOT}",
+        "--addons-path", run_tests.addons_path(),
         "--db_host", "/var/run/postgresql", "--log-level", "warn",
     ])
     if not args.reuse:

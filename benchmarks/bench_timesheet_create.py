@@ -90,7 +90,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     odoo.tools.config.parse_config([
-        "--addons-path", f"{run_tests.ODOO_SRC}/odoo/addons,{ROOT}",
+        "--addons-path", run_tests.addons_path(),
         "--db_host", "/var/run/postgresql", "--log-level", "warn",
     ])
     plain, ours = prepare_databases()

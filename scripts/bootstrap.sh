@@ -31,11 +31,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 stamp="$VENV/.hie-requirements"
-want="$(cat "$ODOO_REQS" "$here/requirements-dev.txt" | sha1sum | cut -c1-40)"
+want="$(cat "$ODOO_REQS" "$here/requirements-dev.txt" "$here/requirements-oca.txt" | sha1sum | cut -c1-40)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing Python requirements"
   "$VENV/bin/pip" install -q --upgrade pip wheel 2>&1 | { grep -v "^WARNING: Location" || true; }
   "$VENV/bin/pip" install -q -r "$ODOO_REQS" -r "$here/requirements-dev.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  # OCA addons: without their "odoo" requirement (Odoo is not a PyPI package here)
+  if grep -qv '^\s*\(#\|$\)' "$here/requirements-oca.txt"; then
+    "$VENV/bin/pip" install -q --no-deps -r "$here/requirements-oca.txt" 2>&1 | { grep -v "^WARNING: Location" || true; }
+  fi
   echo "$want" > "$stamp"
 fi
 log "environment ready: $VENV"

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -92,10 +93,16 @@ def db_exists(name):
     return res.stdout.strip() == "1"
 
 
+def addons_path():
+    """Odoo's addons path: Odoo's own addons, the OCA addons installed as wheels from
+    ``requirements-oca.txt`` (under the environment's ``odoo/addons``) and this repository."""
+    oca = Path(sysconfig.get_paths()["purelib"]) / "odoo" / "addons"
+    paths = [ODOO_SRC / "odoo" / "addons", ODOO_SRC / "addons", oca, ROOT]
+    return ",".join(str(p) for p in paths if p.is_dir())
+
+
 def odoo_cmd(db, *extra):
-    addons = f"{ODOO_SRC}/odoo/addons,{ODOO_SRC}/addons,{ROOT}"
-    addons = ",".join(p for p in addons.split(",") if Path(p).is_dir())
-    return [VENV_PY, str(ODOO_SRC / "odoo-bin"), "--addons-path", addons, "-d", db,
+    return [VENV_PY, str(ODOO_SRC / "odoo-bin"), "--addons-path", addons_path(), "-d", db,
             "--db_host", os.environ.get("PGHOST", "/var/run/postgresql"),
             "--log-level", "info", "--max-cron-threads", "0", "--stop-after-init",
             "--http-interface", "127.0.0.1", *extra]

@@ -16,9 +16,8 @@ MSG
 fi
 bash "$here/scripts/bootstrap.sh"
 db="${HIE_DB:-hie_demo}"
-addons="$ODOO_SRC/odoo/addons"
-[ -d "$ODOO_SRC/addons" ] && addons="$addons,$ODOO_SRC/addons"
-args=(--addons-path "$addons,$here" -d "$db" --db_host "$PGHOST"
+addons="$("$VENV/bin/python" -c "import sys; sys.path.insert(0, sys.argv[1]); import run_tests; print(run_tests.addons_path())" "$here/scripts")"
+args=(--addons-path "$addons" -d "$db" --db_host "$PGHOST"
       --http-interface 127.0.0.1 --http-port "${HIE_PORT:-8069}")
 if ! psql -X -qtA -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
   # A Dutch main company, as in the tests: the database is copied from the test template

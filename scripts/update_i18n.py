@@ -35,7 +35,7 @@ def export_pot():
         from odoo.tools.translate import trans_export  # noqa: PLC0415
 
         odoo.tools.config.parse_config([
-            "--addons-path", f"{run_tests.ODOO_SRC}/odoo/addons,{run_tests.ROOT}",
+            "--addons-path", run_tests.addons_path(),
             "--db_host", "/var/run/postgresql", "--log-level", "warn",
         ])
         buffer = io.BytesIO()
