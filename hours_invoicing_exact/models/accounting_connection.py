@@ -226,8 +226,10 @@ class AccountingConnection(models.Model):
     # -- access for other code ---------------------------------------------------------
 
     @api.model
-    def _get_for_company(self, company, target="exact"):
-        """Return the connected connection of ``company`` or raise a UserError."""
+    def _get_for_company(self, company, target=None):
+        """Return the connected connection of ``company`` (of ``target``, by default the
+        target the company syncs with: ``_get_company_target``) or raise a UserError."""
+        target = target or self._get_company_target(company)
         connection = self.sudo().search(
             [("company_id", "=", company.id), ("target", "=", target)], limit=1
         )

@@ -167,7 +167,9 @@ class ResCompany(models.Model):
         """
         Entry = self.env["accounting.period.entry"].sudo()
         for company in self:
-            connection = company.hie_exact_connection_id
+            # the connection the company syncs with, Exact Online or Twinfield
+            connection = self.env["accounting.connection"].sudo().search(
+                [("company_id", "=", company.id)], limit=1, order="id")
             if not connection:
                 continue
             active = Entry.search([("company_id", "=", company.id),

@@ -105,24 +105,44 @@ class PeriodReconcile(models.TransientModel):
         return self._action_open()
 
     def action_verify_with_exact(self):
-        """Read the entries sent for the period back from Exact and fill its totals.
-
-        Exact stores a base line per (G/L account, VAT code) with its VAT in ``AmountVATFC``,
-        and generates a VAT line of its own on the VAT code's G/L account (its ``GLToPay``).
-        Those generated lines are not counted again on a line of their own: per VAT code their
-        total must equal the VAT of the code's base lines, else the difference shows on a line
-        of the code without account."""
+        """Read the entries sent for the period back from the accounting package (Exact
+        Online or Twinfield: ``_remote_totals_<target>``) and fill its totals."""
         self.ensure_one()
         if not self.computed:
             self._compute_lines()
         Entry = self.env["accounting.period.entry"]
         entries = Entry._active_entries(
             self.company_id, self.period_kind, self.date_from, self.date_from
-        ).filtered(lambda e: e.exact_entry_id)
+        ).filtered(lambda e: e.outbox_id.remote_id)
         connection = self.env["accounting.connection"]._get_for_company(self.company_id)
-        adapter = self.env["accounting.outbox"].new({
+        totals = getattr(self, f"_remote_totals_{connection.target}")(connection, entries)
+        for line in self.line_ids:
+            amount, vat = totals.pop((line.account_id.id, (line.vat_code or "").strip()),
+                                     (0.0, 0.0))
+            line.write({"exact_amount": amount, "exact_vat": vat})
+        for (account_id, code), (amount, vat) in totals.items():
+            self.line_ids = [fields.Command.create({
+                "account_id": account_id, "vat_code": code,
+                "exact_amount": amount, "exact_vat": vat,
+            })]
+        self.exact_checked = True
+        return self._action_open()
+
+    def _remote_adapter(self, connection):
+        """The outbox adapter of the connection's memorial entries (it reads them back)."""
+        return self.env["accounting.outbox"].new({
             "kind": "general_journal_entry", "connection_id": connection.id,
         })._get_adapter()
+
+    def _remote_totals_exact(self, connection, entries):
+        """``{(account id, VAT code): [amount, VAT]}`` of ``entries`` as Exact holds them.
+
+        Exact stores a base line per (G/L account, VAT code) with its VAT in ``AmountVATFC``,
+        and generates a VAT line of its own on the VAT code's G/L account (its ``GLToPay``).
+        Those generated lines are not counted again on a line of their own: per VAT code their
+        total must equal the VAT of the code's base lines, else the difference shows on a line
+        of the code without account."""
+        adapter = self._remote_adapter(connection)
         remote = adapter.read_lines(entries.mapped("exact_entry_id")) if entries else []
         vat_accounts = adapter.client.vat_gl_accounts() if remote else {}
         accounts = self.line_ids.account_id | entries.line_ids.account_id
@@ -146,17 +166,41 @@ class PeriodReconcile(models.TransientModel):
             missing = rounding(base_vat[code] - generated[code])
             if missing:  # VAT of the base lines that Exact did not book on a VAT account
                 totals[(False, code)][1] -= missing
+        return totals
+
+    def _remote_totals_twinfield(self, connection, entries):
+        """``{(account id, VAT code): [amount, VAT]}`` of ``entries`` as Twinfield holds them
+        (browse code 100 on their invoice numbers: the ``MEMO`` adapter's ``read_lines``).
+
+        Twinfield books the VAT of a memorial entry on VAT lines of its own, one per VAT
+        code, not on the base lines: per code, the base lines are given the VAT that was
+        sent for them, and what Twinfield booked beyond (or short of) that shows on a line of
+        the code without account."""
+        adapter = self._remote_adapter(connection)
+        remote = adapter.read_lines(entries.mapped("reference")) if entries else []
+        accounts = self.line_ids.account_id | entries.line_ids.account_id
+        by_code = {connection._get_period_gl(a): a.id for a in accounts.with_company(
+            self.company_id)}
+        totals = defaultdict(lambda: [0.0, 0.0])
+        booked_vat = defaultdict(float)
+        for row in remote:
+            code = (row["vat_code"] or "").strip()
+            if row["type"] == "vat":
+                booked_vat[code] += float(row["amount"])
+                continue
+            totals[(by_code.get(row["gl_account"]), code)][0] += float(row["amount"])
+        sent_vat = defaultdict(float)
         for line in self.line_ids:
-            amount, vat = totals.pop((line.account_id.id, (line.vat_code or "").strip()),
-                                     (0.0, 0.0))
-            line.write({"exact_amount": amount, "exact_vat": vat})
-        for (account_id, code), (amount, vat) in totals.items():
-            self.line_ids = [fields.Command.create({
-                "account_id": account_id, "vat_code": code,
-                "exact_amount": amount, "exact_vat": vat,
-            })]
-        self.exact_checked = True
-        return self._action_open()
+            code = (line.vat_code or "").strip()
+            if code and (line.account_id.id, code) in totals:
+                totals[(line.account_id.id, code)][1] += line.sent_vat
+                sent_vat[code] += line.sent_vat
+        rounding = self.currency_id.round
+        for code in set(booked_vat) | set(sent_vat):
+            beyond = rounding(booked_vat[code] - sent_vat[code])
+            if beyond:
+                totals[(False, code)][1] += beyond
+        return totals
 
     def action_close_period(self):
         """Close the reconciled period in Odoo: the sales lock date moves to its end, so no
