@@ -456,17 +456,28 @@ class TwinfieldServer:
         token = self._access_tokens.get(access)
         if token is None or token["expires_at"] <= self.clock.now():  # B1: header errors
             raise _Refused(500, TOKEN_INVALID)
-        office = header.findtext(f"{{{TWF}}}CompanyCode") or ""
-        if not office and company_id.get(f"{{{XSI}}}nil") == "true":
-            raise _Refused(500, COMPANY_MISSING)  # B1: CompanyCode mandatory
         xml_request = envelope.findtext(f"{{{SOAP_ENV}}}Body/{{{TWF}}}ProcessXmlString/"
                                         f"{{{TWF}}}xmlRequest")
         if xml_request is None:
             raise _Refused(500, "xmlRequest is missing.")
-        # the list of offices is what a new connection reads before it knows an office: the
-        # header then carries the organisation code (B1: CompanyCode is mandatory)
-        lists_offices = re.sub(r"\s", "", xml_request) == "<list><type>offices</type></list>"
-        if office not in self.offices and not (lists_offices and office == self.organisation):
+        code_node = header.find(f"{{{TWF}}}CompanyCode")
+        office = (code_node.text or "").strip() if code_node is not None else ""
+        if code_node is None and company_id.get(f"{{{XSI}}}nil") == "true":
+            # B2: the offices of the organisation are listed with a header carrying the
+            # access token alone, before any office is known (the official sample's
+            # GetCompanies: Twinfield/TwinfieldIntegrationSamples
+            # OAuthExampleApplication/ProcessXmlService.cs and ExtendedApiExampleApp
+            # OrganizationService.cs, company code null; php-twinfield leaves CompanyCode
+            # out without an office). Every other request needs its office (B1).
+            lists_offices = re.sub(r"\s", "", xml_request) == "<list><type>offices</type></list>"
+            if not lists_offices:
+                raise _Refused(500, COMPANY_MISSING)
+            return xml_request, token, ""
+        if not office and company_id.get(f"{{{XSI}}}nil") == "true":
+            raise _Refused(500, COMPANY_MISSING)  # B1: an empty CompanyCode names no office
+        if office not in self.offices:
+            # an office code of the organisation, nothing else (no source lets the
+            # organisation code stand for an office, not even to list the offices)
             raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
         return xml_request, token, office
 

@@ -189,10 +189,31 @@ def test_server_serves_the_wsdl_zeep_loads(twf_server):
     assert "ProcessXmlString" in str(client.service._binding._operations)
 
 
+def test_offices_are_listed_without_a_company_code(twf_server, twf_client):
+    """B2: a new connection lists the offices of its organisation before it knows one; the
+    header then carries the access token alone (the official sample's GetCompanies)."""
+    twf_client.office = ""
+    message = twf_client.zeep.create_message(
+        twf_client.service, "ProcessXmlString", xmlRequest="<list/>",
+        _soapheaders=[twf_client.header("tok")],
+    )
+    header = message.find("{http://schemas.xmlsoap.org/soap/envelope/}Header")[0]
+    assert [etree.QName(child).localname for child in header] == ["AccessToken", "CompanyId"]
+    assert [office["code"] for office in TwinfieldReference(twf_client).offices()] == [OFFICE]
+
+
 def test_missing_company_code_is_a_fault_in_twinfields_words(twf_server, twf_client):
     twf_client.office = ""
     with pytest.raises(TwinfieldAccessDenied, match="Company ontbreekt"):
+        TwinfieldReference(twf_client).gl_accounts()
+
+
+def test_the_organisation_code_is_no_office(twf_server, twf_client):
+    """Only an office code of the organisation names an office, also to list the offices."""
+    twf_client.office = twf_server.organisation
+    with pytest.raises(TwinfieldAccessDenied, match="onbekend"):
         TwinfieldReference(twf_client).offices()
+    assert twf_server.calls["read"] == 0
 
 
 def test_missing_company_id_is_a_bare_400(twf_server, twf_client):

@@ -912,20 +912,22 @@ class AccountingConnection(models.Model):
             max_wait=self._get_twinfield_max_wait(),
         )
 
-    def _get_twinfield_client(self, cursor_factory=None, office=None):
+    def _get_twinfield_client(self, cursor_factory=None, office=None, list_offices=False):
         """Return a :class:`TwinfieldClient` on the connection's office (``office`` before
-        one is chosen), sharing the tokens and the credits with every worker."""
+        one is chosen), sharing the tokens and the credits with every worker. With
+        ``list_offices`` and no office chosen yet, the client names no office: it can only
+        list the offices of the organisation."""
         self.ensure_one()
         self.env.flush_all()
         factory = cursor_factory or self._get_cursor_factory()
         office = office or self.twf_office
         if not self.twf_cluster_url:
             raise UserError(_("Connect to Twinfield first."))
-        if not office:
+        if not office and not list_offices:
             raise UserError(_("Choose the Twinfield office first."))
         return TwinfieldClient(
             self.twf_cluster_url,
-            office,
+            office or "",
             self._get_twinfield_token_manager(factory),
             self._get_twinfield_budget(factory),
             clock=self._get_clock(),
@@ -984,7 +986,7 @@ class AccountingConnection(models.Model):
         """Read the offices of the organisation for the office picker (one read)."""
         self.ensure_one()
         self._check_manager()
-        client = self._get_twinfield_client(office=self.twf_office or self.twf_organisation)
+        client = self._get_twinfield_client(list_offices=True)
         self._store_references("office", [
             {"remote_id": row["code"], "code": row["code"], "name": row["name"] or row["code"]}
             for row in TwinfieldReference(client).offices()

@@ -84,7 +84,8 @@ class TwinfieldClient:
     """ProcessXml client for one office.
 
     :param cluster_url: ``twf.clusterUrl`` from :meth:`~.oidc.TwinfieldOIDC.validate`.
-    :param office: the office code, sent as the header's ``CompanyCode``.
+    :param office: the office code, sent as the header's ``CompanyCode``; empty only to
+        list the offices of the organisation.
     :param tokens: hands out access tokens.
     :param budget: the shared fair-use credits of (client id, organisation).
     :param timeout: ``requests`` timeout (seconds, or a (connect, read) tuple).
@@ -124,8 +125,12 @@ class TwinfieldClient:
         self.calls = {"read": 0, "write": 0}
 
     def header(self, access_token: str):
-        """The SOAP header: AccessToken, CompanyCode = office, CompanyId nil (B1, B6)."""
-        return self._header(AccessToken=access_token, CompanyCode=self.office, CompanyId=None)
+        """The SOAP header: AccessToken, CompanyCode = office, CompanyId nil (B1, B6).
+
+        A client without an office (``office`` empty: a new connection listing the offices
+        of its organisation, B2) leaves CompanyCode out, as the official sample does."""
+        return self._header(AccessToken=access_token, CompanyCode=self.office or None,
+                            CompanyId=None)
 
     def process_xml(self, request) -> etree._Element:
         """Send one ProcessXml request (element or string); return the parsed answer.
