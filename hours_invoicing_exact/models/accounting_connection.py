@@ -273,16 +273,21 @@ class AccountingConnection(models.Model):
     def _get_period_gl_twinfield(self, account):
         return self._twinfield_code("account", account)
 
-    def _get_period_relation(self, partner):
+    def _get_period_relation(self, partner, run_cache=None):
         """The relation (Exact: GUID; Twinfield: DEB code) of ``partner``, looked up or
-        created when missing."""
-        return getattr(self, f"_get_period_relation_{self.target}")(partner)
+        created when missing; ``run_cache``: what the period run learnt from the target."""
+        return getattr(self, f"_get_period_relation_{self.target}")(
+            partner, {} if run_cache is None else run_cache)
 
-    def _get_period_relation_exact(self, partner):
+    def _get_period_relation_exact(self, partner, run_cache):
         return self._get_relation_guid(partner)
 
-    def _get_period_relation_twinfield(self, partner):
-        return self._twinfield_customer_code(partner, self._get_twinfield_client(), {})
+    def _get_period_relation_twinfield(self, partner, run_cache):
+        # one client and one read of the customers per run, whatever the number of partners
+        client = run_cache.get(("twf_client", self.id)) or self._get_twinfield_client()
+        run_cache[("twf_client", self.id)] = client
+        return self._twinfield_customer_code(
+            partner, client, run_cache.setdefault(("twf_customers", self.id), {}))
 
     def _get_period_journal_code(self, company):
         """Journal (Exact) or transaction type (Twinfield) of memorial entries."""

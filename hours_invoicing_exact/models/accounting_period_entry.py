@@ -232,7 +232,7 @@ class AccountingPeriodEntry(models.Model):
 
     @api.model
     def _build_period(self, company, connection, period, rows, sequence=1, exact_period=None,
-                      create_relations=False):
+                      create_relations=False, run_cache=None):
         """Turn the query rows of ``period`` into a :class:`PeriodBuild` (entry or error).
 
         Relations not mapped yet are looked up (and created) in Exact only with
@@ -276,7 +276,7 @@ class AccountingPeriodEntry(models.Model):
             try:
                 guid = known["partner"].get(partner.commercial_partner_id.id)
                 if not guid and create_relations:
-                    guid = connection._get_period_relation(partner)
+                    guid = connection._get_period_relation(partner, run_cache)
                 elif not guid:
                     connection._exact_partner_numbers(partner.commercial_partner_id)
                 build.relation_guids[str(partner.id)] = guid or False
@@ -662,7 +662,7 @@ class AccountingPeriodEntry(models.Model):
             if not rows and not sent:
                 continue
             build = self._build_period(company, connection, period, rows,
-                                       create_relations=True)
+                                       create_relations=True, run_cache=run_cache)
             if not build.error and not build.missing and sent is not None:
                 current = build.entry.totals_with_vat()
                 if current == {k: v for k, v in sent.items() if v != (ZERO, ZERO)}:

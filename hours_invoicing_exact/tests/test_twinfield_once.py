@@ -178,6 +178,37 @@ class TestTwinfieldOnceAcrossModes(TwinfieldModesCase):
         self.assertEqual({line["dim2"] for line in memo["lines"] if line["dim1"] == DEBTORS},
                          {CUSTOMER})
 
+    def test_month_with_new_customers_reads_the_customers_once(self):
+        self.company.hie_period_sync_mode = "month"
+        strangers = self.env["res.partner"].create([
+            {"name": f"Nieuwe klant {index}", "is_company": True} for index in range(3)])
+        for partner in strangers:
+            self.moves |= self.invoice_for(partner, D(2025, 3, 10))
+        reads, writes = self.twf.calls["read"], self.twf.calls["write"]
+        entry = self.run_on(D(2025, 4, 2))
+        self.assertEqual(entry.state, "sent", entry.error)
+        # the periods and the customers read once each; three customers created, one MEMO
+        self.assertEqual(self.twf.calls["read"] - reads, 2)
+        self.assertEqual(self.twf.calls["write"] - writes, 4)
+        (memo,) = self.memos()
+        codes = {line["dim2"] for line in memo["lines"] if line["dim1"] == DEBTORS}
+        self.assertEqual(len(codes), 3)
+        self.assertEqual(codes, {self.connection._get_mapping("partner", partner).remote_id
+                                 for partner in strangers})
+        self.assert_exactly_once()
+
+    def invoice_for(self, partner, date):
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": partner.id, "invoice_date": date,
+            "date": date, "journal_id": self.sale_journal.id,
+            "invoice_line_ids": [Command.create({
+                "name": "Werk", "quantity": 1, "price_unit": 123.45,
+                "account_id": self.revenue.id, "tax_ids": [Command.set(self.tax21.ids)],
+            })],
+        })
+        move.action_post()
+        return move
+
     def test_per_day_a_day_goes_once_it_ended_late_postings_are_corrections(self):
         self.company.hie_period_sync_mode = "day"
         self.post_a_month()
