@@ -115,6 +115,20 @@ class TestTwinfieldFaults(TwinfieldCase):
         self.assertEqual(set(self.records().mapped("attempts")), {1})
         self.assert_once_to_the_cent()
 
+    def test_long_429_spell_stops_the_run_and_costs_nothing(self):
+        self.twf.inject("status", count=20, status=429, target="write", retry_after=3)
+        report = self.process()
+        self.assertIn("429", report.stopped or "")
+        self.assertEqual((report.posted, report.unknown, report.lookups), (0, 0, 0), report)
+        self.assertEqual(self.twf.calls["write"], 0, "Twinfield processed no write")
+        self.assertEqual(set(self.records().mapped("state")), {"to_send"})
+        self.assertEqual(set(self.records().mapped("attempts")), {0})
+        self.twf.faults.clear()
+        self.twf.clock.advance(60)
+        report = self.process()
+        self.assertEqual((report.posted, report.lookups), (3, 0), report)
+        self.assert_once_to_the_cent()
+
     def test_credits_exhausted_mid_run_stop_and_resume(self):
         """Uncertified (25 credits a minute), one invoice per call: the run stops when the
         minute's credits are spent; the records not sent keep their attempts; the next

@@ -457,3 +457,39 @@ class TestTwinfieldReconcile(TwinfieldModesCase):
         self.assertFalse(wizard.agrees)
         self.assertTrue(all(line.exact_difference for line in wizard.line_ids
                             if line.sent_amount or line.sent_vat))
+
+
+@tagged("post_install", "-at_install")
+class TestTwinfieldMemorialFaults(TwinfieldModesCase):
+    """A memorial entry whose answer was lost is looked up by its reference (browse code
+    100 on the invoice number its lines carry), never posted twice."""
+
+    def setUp(self):
+        super().setUp()
+        self.company.hie_period_sync_mode = "month"
+        self.post_a_month()
+
+    def test_answer_lost_after_store_is_looked_up(self):
+        self.twf.inject("reset_after_store", target="write")
+        entry = self.run_on(D(2025, 4, 2))
+        self.assertEqual(entry.state, "sent", entry.error)
+        (memo,) = self.memos()
+        self.assertEqual(entry.outbox_id.remote_number, memo["number"])
+        self.assertEqual(entry.outbox_id.attempts, 1)
+        self.assertEqual(self.twf.calls["write"], 1)
+        self.assertFalse(self.run_on(D(2025, 4, 3)))
+        self.assert_exactly_once()
+
+    def test_worker_died_after_the_write_next_run_records_it(self):
+        entry = self.Entry._sync_periods(
+            self.company, self.Entry._periods_due(self.company, D(2025, 4, 2)), send=False)
+        outbox = entry.outbox_id
+        outbox.write({"state": "sending", "attempts": 1})  # what mark_sending committed
+        outbox._get_adapter().post(outbox.payload)  # the dead worker's write, stored
+        self.assertEqual(len(self.memos()), 1)
+        self.assertFalse(self.run_on(D(2025, 4, 3)))  # nothing new to build ...
+        entry.action_send()  # ... and Send now (as the next cron) looks it up
+        self.assertEqual(entry.state, "sent")
+        self.assertEqual(entry.outbox_id.remote_number, self.memos()[0]["number"])
+        self.assertEqual(self.twf.calls["write"], 1)
+        self.assert_exactly_once()
