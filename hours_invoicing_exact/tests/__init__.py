@@ -41,8 +41,8 @@ from . import (
     test_twinfield_connect,
     test_twinfield_faults,
     test_twinfield_once,
-    test_twinfield_workers,
     test_twinfield_period,
     test_twinfield_sync,
+    test_twinfield_workers,
     test_ui,
 )
