@@ -5,9 +5,14 @@ mode and across a switch of mode in the middle of a month; the preview shows wha
 sent to the cent, and the reconciliation reads back what Twinfield holds. Checked against
 what the local Twinfield server stored."""
 
+import contextlib
 import datetime as dt
-from collections import defaultdict
+import logging
+import os
+import random
+from collections import Counter, defaultdict
 from decimal import Decimal
+from unittest.mock import patch
 
 from odoo import Command
 from odoo.exceptions import UserError
@@ -17,8 +22,11 @@ from hie_testing.twinfield_server import CUSTOMER, DEBTORS
 
 from .twinfield_common import TwinfieldCase
 
+_logger = logging.getLogger(__name__)
 D = dt.date
 ZERO = Decimal(0)
+SEEDS = int(os.environ.get("HIE_STATEFUL_SEEDS", "3"))
+STEPS = int(os.environ.get("HIE_STATEFUL_STEPS", "30"))
 
 
 def cents(value):
@@ -493,3 +501,90 @@ class TestTwinfieldMemorialFaults(TwinfieldModesCase):
         self.assertEqual(entry.outbox_id.remote_number, self.memos()[0]["number"])
         self.assertEqual(self.twf.calls["write"], 1)
         self.assert_exactly_once()
+
+
+class _Undo(Exception):
+    """Rolls a walk back."""
+
+
+@tagged("post_install", "-at_install")
+class TestTwinfieldOnceWalk(TwinfieldModesCase):
+    """A seeded random walk: invoices and credit notes posted (also late, into sent
+    periods), reset to draft and posted again where Odoo allows it, the sync mode switched
+    between per document, per day and per month at any moment, the period run and the
+    outbox run on advancing days, and Twinfield failing now and then (lost answers, resets,
+    5xx, 429). At the end Twinfield holds every invoice exactly once, equal to the cent.
+
+    ``HIE_STATEFUL_SEEDS`` / ``HIE_STATEFUL_STEPS`` walk longer."""
+
+    FAULTS = (
+        ("reset_after_store", {"target": "write"}),
+        ("reset_before_store", {"target": "write"}),
+        ("status", {"status": 503, "target": "write"}),
+        ("status", {"status": 500, "target": "read"}),
+        ("status", {"status": 429, "target": "write", "retry_after": 3}),
+    )
+
+    def setUp(self):
+        super().setUp()
+        clock = self.twf.clock
+        patcher = patch.object(type(self.connection), "_get_clock", lambda connection: clock)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _walk(self, seed, steps):
+        rnd = random.Random(seed)
+        done = Counter()
+        today = D(2025, 3, 1)
+        for _step in range(steps):
+            action = rnd.choice(("post", "post", "post", "late", "redo", "switch", "run",
+                                 "outbox", "fault", "advance", "advance"))
+            done[action] += 1
+            if action in ("post", "late"):
+                back = rnd.randint(0, 3) if action == "post" else rnd.randint(5, 30)
+                date = max(today - dt.timedelta(days=back), D(2025, 2, 1))
+                lines = [(round(rnd.uniform(1, 500), 2), rnd.choice((self.tax21, self.tax9)),
+                          rnd.choice((self.revenue, self.revenue2)))
+                         for _line in range(rnd.randint(1, 2))]
+                self.post(date, *lines, refund=rnd.random() < 0.2)
+            elif action == "redo" and self.moves:
+                move = rnd.choice(self.moves)
+                try:
+                    with self.env.cr.savepoint():
+                        move.button_draft()
+                except UserError:
+                    done["redo refused"] += 1
+                    continue
+                move.invoice_line_ids[0].price_unit = round(rnd.uniform(1, 500), 2)
+                move.action_post()
+            elif action == "switch":
+                self.company.hie_period_sync_mode = rnd.choice(("document", "day", "month"))
+            elif action == "run":
+                self.run_on(today)
+            elif action == "outbox":
+                self.process_outbox()
+            elif action == "fault":
+                kind, options = rnd.choice(self.FAULTS)
+                self.twf.inject(kind, **options)
+            else:
+                today += dt.timedelta(days=rnd.randint(1, 4))
+        self.twf.faults.clear()
+        self.twf.clock.advance(120)
+        self.run_on(D(2025, 7, 1))  # every period of the walk has ended
+        self.process_outbox()
+        self.assert_exactly_once()
+        return done
+
+    def test_walk(self):
+        totals = Counter()
+        for index in range(SEEDS):
+            with self.subTest(seed=index), contextlib.suppress(_Undo), \
+                    self.env.cr.savepoint():
+                self.reset_twinfield_server()
+                self.store_twinfield_tokens(self.connection)
+                self.moves = self.env["account.move"]
+                totals.update(self._walk(20261202 + index, STEPS))
+                raise _Undo  # each walk starts from the fixtures
+        _logger.info("Twinfield walk: %s", dict(sorted(totals.items())))
+        for name in ("post", "late", "redo", "switch", "run", "outbox", "fault"):
+            self.assertGreater(totals[name], 0, name)
