@@ -459,6 +459,34 @@ def test_memorial_entry_from_the_journal_core(twf_server, twf_client):
     assert isinstance(refused, TwinfieldRejected) and "does not balance" in refused.message
 
 
+def test_memorial_correction_with_vat_against_its_base(twf_server, twf_client):
+    """A correction line whose base grew while its VAT shrank by a cent (and a VAT-only
+    line): a ``vatvalue`` lies on its line's side, so the code's VAT goes as an explicit VAT
+    line. Twinfield books Odoo's VAT to the cent and the entry balances."""
+    payload = {
+        "reference": "ACME-MEMO-2024-03-15-2", "date": "2024-03-15", "period": "2024/03",
+        "lines": [
+            {"gl_account": "8000", "amount": "-12.00", "vat_code": "VH", "vat_amount": "0.01"},
+            {"gl_account": "8010", "amount": "0.00", "vat_code": "VH", "vat_amount": "0.02"},
+            {"gl_account": "8010", "amount": "-10.00", "vat_code": "VL", "vat_amount": "-0.90"},
+            {"gl_account": "1300", "amount": "22.87", "relation": CUSTOMER},
+        ],
+    }
+    element = x.journal_transaction(payload, office=OFFICE)
+    assert [line.findtext("vatvalue") for line in element.iter("line")
+            if line.get("type") == "detail"] == [None, None, "0.90", None]
+    adapter = TwinfieldJournalAdapter(twf_client)
+    (outcome,) = adapter.post_batch([payload])
+    assert isinstance(outcome, tuple), outcome
+    (stored,) = twf_server.transactions
+    vat = {line["vatcode"]: line["signed"] for line in stored["lines"] if line["type"] == "vat"}
+    assert vat == {"VH": D("0.03"), "VL": D("-0.90")}
+    assert sum(line["signed"] for line in stored["lines"]) == 0
+    assert {line["number"] for line in adapter.read_lines([payload["reference"]])} == {
+        outcome[1]}
+    assert len(adapter.read_lines([payload["reference"]])) == len(stored["lines"])
+
+
 # -- fair use ------------------------------------------------------------------------------------
 
 

@@ -572,6 +572,10 @@ class TestTwinfieldOnceWalk(TwinfieldModesCase):
         self.twf.clock.advance(120)
         self.run_on(D(2025, 7, 1))  # every period of the walk has ended
         self.process_outbox()
+        entries = self.Entry.search([("company_id", "=", self.company.id)])
+        self.assertEqual(set(entries.mapped("state")) - {"sent", "cancelled"}, set(),
+                         entries.filtered(lambda e: e.state not in ("sent", "cancelled"))
+                         .read(["reference", "state", "error"]))
         self.assert_exactly_once()
         return done
 

@@ -294,10 +294,24 @@ def journal_transaction(
                     "description": "..."}]}
 
     Lines with a VAT code carry Odoo's VAT in ``vatvalue``, so Twinfield books Odoo's VAT.
+    A ``vatvalue`` is positive and lies on its line's side (B3: amounts positive with the
+    line's ``debitcredit``), so a line whose VAT lies on the other side - a correction
+    whose base grew while its VAT shrank by a rounding cent, or a VAT-only difference -
+    cannot carry it: the lines of such a VAT code carry only the code, and the code's VAT
+    goes as one explicit ``<line type="vat">`` (B3: "vat line optional"; the ``vat_lines``
+    style of :func:`sales_transaction`).
     The entry must balance to the cent (lines plus VAT), else :class:`TwinfieldError`.
     """
     lines = entry.get("lines") or []
-    if not MIN_LINES <= len(lines) <= MAX_LINES:
+    explicit_vat: dict[str, Decimal] = {}
+    for line in lines:
+        vat = money(line.get("vat_amount") or 0)
+        if line.get("vat_code") and vat and side(vat, "debit") != side(line["amount"], "debit"):
+            explicit_vat[line["vat_code"]] = Decimal(0)
+    for line in lines:
+        if line.get("vat_code") in explicit_vat:
+            explicit_vat[line["vat_code"]] += money(line.get("vat_amount") or 0)
+    if not MIN_LINES <= len(lines) + len(explicit_vat) <= MAX_LINES:
         raise TwinfieldError(
             f"Memorial entry {entry['reference']} has {len(lines)} lines; Twinfield takes "
             f"{MIN_LINES} to {MAX_LINES} lines in one transaction."
@@ -331,8 +345,16 @@ def journal_transaction(
         _sub(detail, "invoicenumber", line.get("invoice_number") or entry["reference"])
         if line.get("vat_code"):
             _sub(detail, "vatcode", line["vat_code"])
-            if line.get("vat_amount") is not None:
+            if line.get("vat_amount") is not None and line["vat_code"] not in explicit_vat:
                 _sub(detail, "vatvalue", amount_text(line["vat_amount"]))
+    for line_id, (vat_code, vat) in enumerate(sorted(explicit_vat.items()),
+                                              start=len(lines) + 1):
+        vat_line = _sub(body, "line", type="vat", id=str(line_id))
+        _sub(vat_line, "vatcode", vat_code)
+        _sub(vat_line, "debitcredit", side(vat, "debit"))
+        _sub(vat_line, "value", amount_text(vat))
+        _sub(vat_line, "description", entry["reference"])
+        _sub(vat_line, "invoicenumber", entry["reference"])  # found by the look-up too
     return transaction
 
 
