@@ -340,6 +340,27 @@ def test_twinfields_vat_equals_odoos_to_the_cent(twf_server, twf_client, vat_sty
     assert sum(line["signed"] for line in stored["lines"]) == 0
 
 
+def test_discount_line_with_vat_against_its_base(twf_server, twf_client):
+    """A discount line (negative) left with a cent of VAT on the other side: a vatvalue
+    lies on its line's side, so the code's VAT goes as one VAT line; Twinfield's VAT and
+    total equal Odoo's to the cent."""
+    payload = invoice(1, lines=[
+        {"gl_account": REVENUE, "vat_code": "VH", "amount": "100.00", "vat_amount": "21.00"},
+        {"gl_account": REVENUE, "vat_code": "VH", "amount": "-0.05", "vat_amount": "0.01"},
+        {"gl_account": REVENUE, "vat_code": "VL", "amount": "10.00", "vat_amount": "0.90"},
+    ])
+    element = x.sales_transaction(payload, office=OFFICE)
+    assert [line.findtext("vatvalue") for line in element.iter("line")
+            if line.get("type") == "detail"] == [None, None, "0.90"]
+    (outcome,) = TwinfieldSalesAdapter(twf_client).post_batch([payload])
+    assert isinstance(outcome, tuple), outcome
+    (stored,) = twf_server.transactions
+    vat = {line["vatcode"]: line["signed"] for line in stored["lines"] if line["type"] == "vat"}
+    assert vat == {"VH": D("-21.01"), "VL": D("-0.90")}
+    (total,) = [line for line in stored["lines"] if line["type"] == "total"]
+    assert total["signed"] == D("131.86")
+
+
 def test_server_computes_vat_like_twinfield_when_not_given(twf_server, twf_client):
     payload = invoice(1, lines=[{"gl_account": REVENUE, "vat_code": "VH", "amount": "0.07"}])
     element = x.sales_transaction(payload, office=OFFICE)

@@ -546,6 +546,9 @@ class TestTwinfieldOnceWalk(TwinfieldModesCase):
                 lines = [(round(rnd.uniform(1, 500), 2), rnd.choice((self.tax21, self.tax9)),
                           rnd.choice((self.revenue, self.revenue2)))
                          for _line in range(rnd.randint(1, 2))]
+                if rnd.random() < 0.3:  # a discount line
+                    lines.append((-round(rnd.uniform(0.01, 1), 2), rnd.choice(
+                        (self.tax21, self.tax9)), rnd.choice((self.revenue, self.revenue2))))
                 self.post(date, *lines, refund=rnd.random() < 0.2)
             elif action == "redo" and self.moves:
                 move = rnd.choice(self.moves)

@@ -214,12 +214,6 @@ def sales_transaction(
     lines = invoice.get("lines") or []
     if not lines:
         raise TwinfieldError(f"Invoice {invoice['number']} has no lines to send.")
-    if len(lines) + 1 + (len({line.get('vat_code') for line in lines}) if vat_style ==
-                         "vat_lines" else 0) > MAX_LINES:
-        raise TwinfieldError(
-            f"Invoice {invoice['number']} has more than {MAX_LINES} lines, "
-            "the most Twinfield accepts in one transaction."
-        )
     customer_side = "credit" if invoice.get("credit_note") else "debit"
     revenue_side = "debit" if customer_side == "credit" else "credit"
     net = sum((money(line["amount"]) for line in lines), Decimal(0))
@@ -227,7 +221,19 @@ def sales_transaction(
     for line in lines:
         if line.get("vat_code"):
             vat_by_code[line["vat_code"]] += money(line.get("vat_amount") or 0)
+    # a vatvalue lies on its line's side: a code with a line whose VAT lies against its
+    # base (e.g. a discount line left with a rounding cent of VAT) goes as a VAT line
+    explicit = set(vat_by_code) if vat_style == "vat_lines" else {
+        line["vat_code"] for line in lines
+        if line.get("vat_code") and money(line.get("vat_amount") or 0)
+        and side(line["vat_amount"], "debit") != side(line["amount"], "debit")
+    }
     total = net + sum(vat_by_code.values(), Decimal(0))
+    if len(lines) + 1 + len(explicit) > MAX_LINES:
+        raise TwinfieldError(
+            f"Invoice {invoice['number']} has more than {MAX_LINES} lines, "
+            "the most Twinfield accepts in one transaction."
+        )
 
     transaction = etree.Element(
         "transaction", destiny="final", raisewarning="true" if raise_warnings else "false"
@@ -264,10 +270,10 @@ def sales_transaction(
              or invoice["number"])
         if line.get("vat_code"):
             _sub(detail, "vatcode", line["vat_code"])
-            if vat_style == "vatvalue" and line.get("vat_amount") is not None:
+            if line["vat_code"] not in explicit and line.get("vat_amount") is not None:
                 _sub(detail, "vatvalue", amount_text(line["vat_amount"]))
-    if vat_style == "vat_lines":
-        for vat_code, vat in sorted(vat_by_code.items()):
+    for vat_code, vat in sorted(vat_by_code.items()):
+        if vat_code in explicit:
             line_id += 1
             vat_line = _sub(body, "line", type="vat", id=str(line_id))
             _sub(vat_line, "vatcode", vat_code)
