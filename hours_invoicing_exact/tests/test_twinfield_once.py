@@ -6,6 +6,7 @@ sent to the cent, and the reconciliation reads back what Twinfield holds. Checke
 what the local Twinfield server stored."""
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import os
@@ -459,6 +460,18 @@ class TestTwinfieldReconcile(TwinfieldModesCase):
         self.assertEqual(different.vat_code, "VL")
         self.assertAlmostEqual(different.exact_difference, -0.02, places=2)
 
+    def test_entry_twice_in_twinfield_shows(self):
+        """Twinfield holding the month's entry twice (its reference on both) is caught."""
+        (memo,) = self.memos()
+        twice = copy.deepcopy(memo)
+        twice["number"] = f"{memo['number']}9"
+        self.twf.transactions.append(twice)
+        wizard = self.reconcile()
+        self.assertFalse(wizard.agrees)
+        revenue = wizard.line_ids.filtered(
+            lambda line: line.account_id == self.revenue and line.vat_code == "VH")
+        self.assertAlmostEqual(revenue.exact_amount, 2 * revenue.sent_amount, places=2)
+
     def test_entry_missing_in_twinfield_shows_the_whole_month(self):
         self.twf.transactions.clear()
         wizard = self.reconcile()
@@ -580,6 +593,15 @@ class TestTwinfieldOnceWalk(TwinfieldModesCase):
                          entries.filtered(lambda e: e.state not in ("sent", "cancelled"))
                          .read(["reference", "state", "error"]))
         self.assert_exactly_once()
+        # each month agrees: Odoo, what was sent and what Twinfield holds, to the cent
+        for month in sorted({entry.date_from.replace(day=1) for entry in entries}):
+            wizard = self.env["accounting.period.reconcile"].create({
+                "company_id": self.company.id, "period_kind": "month", "date": month})
+            wizard.action_verify_with_exact()
+            self.assertTrue(wizard.agrees, (month, wizard.line_ids.read(
+                ["account_id", "vat_code", "difference", "vat_difference",
+                 "exact_difference"])))
+            done["reconciled months"] += 1
         return done
 
     def test_walk(self):
