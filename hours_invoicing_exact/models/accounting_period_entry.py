@@ -57,7 +57,7 @@ class PeriodBuild:
 
 class AccountingPeriodEntry(models.Model):
     _name = "accounting.period.entry"
-    _description = "Memorial entry of a period (Exact Online)"
+    _description = "Memorial entry of a period"
     _inherit = ["mail.thread"]
     _order = "date_from desc, sequence desc, id desc"
     _rec_name = "reference"
@@ -76,9 +76,11 @@ class AccountingPeriodEntry(models.Model):
         [("regular", "Regular"), ("correction", "Correction")],
         required=True, default="regular", readonly=True,
     )
-    journal_code = fields.Char(string="Exact journal", readonly=True)
-    exact_year = fields.Integer(string="Exact year", readonly=True)
-    exact_period = fields.Integer(string="Exact period", readonly=True)
+    journal_code = fields.Char(
+        string="Journal in the package", readonly=True,
+        help="Exact Online: the memorial journal; Twinfield: the transaction type (MEMO).")
+    exact_year = fields.Integer(string="Financial year", readonly=True)
+    exact_period = fields.Integer(string="Financial period", readonly=True)
     line_ids = fields.One2many("accounting.period.entry.line", "entry_id", readonly=True)
     line_count = fields.Integer(compute="_compute_totals", store=True)
     total_debit = fields.Monetary(compute="_compute_totals", store=True)
@@ -99,7 +101,12 @@ class AccountingPeriodEntry(models.Model):
         ],
         compute="_compute_state", store=True, tracking=True,
     )
-    exact_entry_number = fields.Char(related="outbox_id.remote_number", store=True)
+    exact_entry_number = fields.Char(
+        string="Entry number", related="outbox_id.remote_number", store=True,
+        help="Number of the entry in the accounting package (Twinfield: transaction number).")
+    sync_warning = fields.Text(
+        string="Warning", related="outbox_id.warning",
+        help="What the accounting package warned about when it stored the entry.")
     exact_entry_id = fields.Char(related="outbox_id.remote_id")
     error = fields.Text(compute="_compute_state", store=True)
 
@@ -270,18 +277,20 @@ class AccountingPeriodEntry(models.Model):
                                     "memorial entry.", tax.display_name)
                 pct = Decimal(str(tax.amount))
                 if percentages.setdefault(codes[tax.id], pct) != pct:
-                    build.error = _("Exact VAT code %(code)s is mapped from taxes with "
-                                    "different percentages.", code=codes[tax.id])
+                    build.error = _("VAT code %(code)s of %(package)s is mapped from taxes "
+                                    "with different percentages.", code=codes[tax.id],
+                                    package=connection._get_package_name())
         for partner in partners:
             try:
                 guid = known["partner"].get(partner.commercial_partner_id.id)
                 if not guid and create_relations:
                     guid = connection._get_period_relation(partner)
                 elif not guid:
-                    connection._exact_partner_numbers(partner.commercial_partner_id)
+                    connection._check_partner_numbers(partner.commercial_partner_id)
                 build.relation_guids[str(partner.id)] = guid or False
                 build.mappings.append((_("Relation"), partner.display_name, guid or _(
-                    "not mapped yet: looked up (or created) in Exact Online when sent")))
+                    "not mapped yet: looked up (or created) in %s when sent",
+                    connection._get_package_name())))
             except UserError as exc:
                 build.missing.append(str(exc.args[0]))
                 build.relation_guids[str(partner.id)] = False
@@ -574,11 +583,14 @@ class AccountingPeriodEntry(models.Model):
         if outbox:
             self._send_outbox(outbox)
         for entry in self.filtered(lambda e: e.outbox_id):
+            package = entry.connection_id._get_package_name() if entry.connection_id \
+                else _("the accounting package")
             if entry.state == "sent":
-                entry.message_post(body=_("Sent to Exact Online as entry %s.",
-                                          entry.exact_entry_number))
+                entry.message_post(body=_("Sent to %(package)s as entry %(number)s.",
+                                          package=package, number=entry.exact_entry_number))
             elif entry.state == "error":
-                entry.message_post(body=_("Exact Online refused the entry: %s", entry.error))
+                entry.message_post(body=_("%(package)s refused the entry: %(error)s",
+                                          package=package, error=entry.error))
 
     def _send_outbox(self, outbox):
         """Run the exactly-once engine on ``outbox`` (the cron's engine and repository).
@@ -616,8 +628,6 @@ class AccountingPeriodEntry(models.Model):
             return self.browse()
         Connection = self.env["accounting.connection"]
         connection = Connection._get_for_company(company, Connection._get_company_target(company))
-        if not connection:
-            raise UserError(_("Company %s has no Exact Online connection.", company.name))
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_KEY, company.id])
         if not self.env.cr.fetchone()[0]:
             raise UserError(_("Another memorial entry run of %s is busy; nothing was done.",
