@@ -764,9 +764,9 @@ class TwinfieldServer:
                     if dim3:  # B6: a cost centre on level 3 only, never on a customer's 2
                         self._check_cost_centre(line, "dim3", dim3, office, errors)
                 else:  # B3: dim2 of a detail line = cost centre or empty (B6: or dim3)
-                    for tag, value in (("dim2", dim2), ("dim3", dim3)):
-                        if value:
-                            self._check_cost_centre(line, tag, value, office, errors)
+                    for tag, dim in (("dim2", dim2), ("dim3", dim3)):
+                        if dim:
+                            self._check_cost_centre(line, tag, dim, office, errors)
                 if vatcode:
                     vat = self.vat_codes.get((office, vatcode))
                     if vat is None:

@@ -40,6 +40,8 @@ from . import (
     test_tour_project,
     test_twinfield_connect,
     test_twinfield_period,
+    test_twinfield_records,
+    test_twinfield_settings,
     test_twinfield_sync,
     test_ui,
 )

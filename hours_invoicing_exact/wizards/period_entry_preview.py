@@ -139,7 +139,8 @@ class PeriodEntryPreview(models.TransientModel):
             self.company_id, [self._period()]
         )
         if not entries:
-            raise UserError(_("Nothing to send: Exact already has this period's movements."))
+            raise UserError(_("Nothing to send: the accounting package already has this "
+                              "period's movements."))
         return {
             "type": "ir.actions.act_window",
             "res_model": "accounting.period.entry",
