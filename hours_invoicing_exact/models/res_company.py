@@ -140,10 +140,10 @@ class ResCompany(models.Model):
         default="document",
         help="Per document: every customer invoice and credit note of the synced sales "
         "journals (Exact Online or Twinfield connection) as a sales entry. Per day / per "
-        "month: one memorial entry per period with all movements of the journals in memorial "
-        "entries, leaving out invoices already sent as sales entries. Manual: memorial entries are only "
-        "sent from the preview. Switching back to per document queues the invoices no "
-        "memorial entry carries yet as sales entries.",
+        "month: one memorial entry per period with all movements of the journals in "
+        "memorial entries, leaving out invoices already sent as sales entries. Manual: "
+        "memorial entries are only sent from the preview. Switching back to per document "
+        "queues the invoices no memorial entry carries yet as sales entries.",
     )
     hie_period_sync_journal_ids = fields.Many2many(
         "account.journal",
