@@ -164,8 +164,8 @@ class AccountingConnection(models.Model):
         string="Synced Sales Journals",
         domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
         help="Per document mode: the customer invoices and credit notes of these journals go to "
-        "Exact as sales entries. The per day / per month modes use the journals in memorial "
-        "entries of the company instead.",
+        "the accounting package as sales entries (Twinfield: sales transactions). The per day "
+        "/ per month modes use the journals in memorial entries of the company instead.",
     )
     rl_daily_limit = fields.Integer(string="Daily Limit", readonly=True, copy=False)
     rl_daily_remaining = fields.Integer(string="Daily Calls Left", readonly=True, copy=False)
