@@ -83,13 +83,13 @@ class ResConfigSettings(models.TransientModel):
     hie_twf_connection_id = fields.Many2one(related="company_id.hie_twf_connection_id")
     hie_twf_login_host = fields.Char(related=TWF_PREFIX + "twf_login_host", readonly=False)
     hie_twf_client_id = fields.Char(related=TWF_PREFIX + "client_id", readonly=False,
-                                    groups=MANAGER_GROUP)
+                                    string="Twinfield Client ID", groups=MANAGER_GROUP)
     hie_twf_client_secret = fields.Char(related=TWF_PREFIX + "client_secret", readonly=False,
-                                        groups=MANAGER_GROUP)
+                                        string="Twinfield Client Secret", groups=MANAGER_GROUP)
     hie_twf_redirect_uri = fields.Char(string="Twinfield Redirect URI",
                                        compute="_compute_twf_redirect_uri",
                                        help="Register this URI with your Twinfield app.")
-    hie_twf_state = fields.Selection(related=TWF_PREFIX + "state")
+    hie_twf_state = fields.Selection(related=TWF_PREFIX + "state", string="Twinfield State")
     hie_twf_last_error = fields.Text(related=TWF_PREFIX + "last_error")
     hie_twf_cluster_url = fields.Char(related=TWF_PREFIX + "twf_cluster_url")
     hie_twf_office_choice_id = fields.Many2one(related=TWF_PREFIX + "twf_office_choice_id",
@@ -97,8 +97,9 @@ class ResConfigSettings(models.TransientModel):
     hie_twf_office = fields.Char(related=TWF_PREFIX + "twf_office")
     hie_twf_certified = fields.Boolean(related=TWF_PREFIX + "twf_certified", readonly=False)
     hie_twf_sync_start_date = fields.Date(related=TWF_PREFIX + "sync_start_date",
-                                          readonly=False)
+                                          string="Twinfield Sync Start Date", readonly=False)
     hie_twf_sync_journal_ids = fields.Many2many(related=TWF_PREFIX + "sync_journal_ids",
+                                                string="Twinfield Synced Sales Journals",
                                                 readonly=False)
     hie_twf_cost_centre_dim = fields.Selection(related="company_id.hie_twf_cost_centre_dim",
                                                readonly=False)
