@@ -163,6 +163,59 @@ class TestTwinfieldCostCentres(TwinfieldCase):
         (transaction,) = self.twf.transactions
         self.assertEqual([(d[1], d[2]) for d in self.details(transaction)], [(None, None)])
 
+    def test_memorial_entry_lines_per_cost_centre(self):
+        journal = self.env["account.journal"].create({
+            "name": "HIE Twinfield cost centre sales", "code": "HIETK", "type": "sale",
+            "company_id": self.company.id,
+        })
+        self.company.write({
+            "hie_period_sync_mode": "month",
+            "hie_period_sync_journal_ids": [Command.set(journal.ids)],
+            "hie_period_vat_mode": "vat_journal",
+        })
+        receivable = self.customer.with_company(self.company).property_account_receivable_id
+        vat21 = self.tax21.invoice_repartition_line_ids.account_id
+        for account, code in ((receivable, DEBTORS), (vat21, "1500")):
+            reference = self.connection.reference_ids.filtered(
+                lambda r, c=code: r.kind == "gl_account" and r.code == c)
+            mapping = self.connection._get_mapping("account", account)
+            if mapping:
+                mapping.reference_id = reference
+            else:
+                self.env["accounting.mapping"].create({
+                    "connection_id": self.connection.id, "kind": "account",
+                    "account_id": account.id, "reference_id": reference.id,
+                })
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": self.customer.id,
+            "invoice_date": "2025-01-20", "journal_id": journal.id,
+            "invoice_line_ids": [Command.create({
+                "name": "Werk", "quantity": 1, "price_unit": price,
+                "account_id": self.revenue.id, "tax_ids": [Command.set(self.tax21.ids)],
+                "analytic_distribution": distribution,
+            }) for price, distribution in (
+                (100.0, {str(self.analytic.id): 100}),
+                (33.33, {str(self.analytic.id): 60, str(self.unmapped.id): 40}),
+                (10.0, False),
+            )],
+        })
+        move.action_post()
+        Entry = self.env["accounting.period.entry"]
+        entry = Entry._run_company(self.company, dt.date(2025, 2, 15))
+        self.assertEqual(entry.state, "sent", entry.error)
+        (memo,) = [t for t in self.twf.transactions if t["code"] == "MEMO"]
+        revenue = [(line["dim2"], line["signed"]) for line in memo["lines"]
+                   if line["dim1"] == "8000"]
+        self.assertEqual(sorted(revenue, key=str), [
+            ("100", Decimal("-120.00")), (None, Decimal("-23.33"))])
+        self.assertEqual(sum(amount for _dim2, amount in revenue),
+                         -Decimal(str(move.amount_untaxed)))
+        self.assertEqual(-self.twf.vat_of(memo), Decimal(str(round(move.amount_tax, 2))))
+        self.assertEqual(entry.line_ids.filtered("analytic_id").analytic_id, self.analytic)
+        # sent once; a later run finds nothing changed, cost centre lines included
+        self.assertFalse(Entry._run_company(self.company, dt.date(2025, 2, 16)))
+        self.assertEqual(len([t for t in self.twf.transactions if t["code"] == "MEMO"]), 1)
+
     def test_cost_centre_unknown_to_twinfield_refused_on_the_record(self):
         with self.twf._lock:
             del self.twf.dimensions[(OFFICE, "KPL", "100")]
