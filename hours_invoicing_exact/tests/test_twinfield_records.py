@@ -291,6 +291,55 @@ class TestTwinfieldCustomerOnce(TwinfieldCase):
             other, connection._get_twinfield_client(), {}), "4711")
         self.assertEqual(self.twf.customers_named("Naamloos Dakdekkersbedrijf"), ["4711"])
 
+    def test_lost_answer_in_a_memorial_run_creates_the_customer_once(self):
+        journal = self.env["account.journal"].create({
+            "name": "HIE Twinfield once sales", "code": "HIETO", "type": "sale",
+            "company_id": self.company.id,
+        })
+        self.company.write({
+            "hie_period_sync_mode": "month",
+            "hie_period_sync_journal_ids": [Command.set(journal.ids)],
+            "hie_period_vat_mode": "vat_journal",
+        })
+        partner = self.new_partner("Naamloos Loodgietersbedrijf")
+        receivable = partner.with_company(self.company).property_account_receivable_id
+        vat21 = self.tax21.invoice_repartition_line_ids.account_id
+        for account, code in ((receivable, DEBTORS), (vat21, "1500")):
+            reference = self.connection.reference_ids.filtered(
+                lambda r, c=code: r.kind == "gl_account" and r.code == c)
+            mapping = self.connection._get_mapping("account", account)
+            if mapping:
+                mapping.reference_id = reference
+            else:
+                self.env["accounting.mapping"].create({
+                    "connection_id": self.connection.id, "kind": "account",
+                    "account_id": account.id, "reference_id": reference.id,
+                })
+        move = self.env["account.move"].create({
+            "move_type": "out_invoice", "partner_id": partner.id,
+            "invoice_date": "2025-01-20", "journal_id": journal.id,
+            "invoice_line_ids": [Command.create({
+                "name": "Werk", "quantity": 1, "price_unit": 250.0,
+                "account_id": self.revenue.id, "tax_ids": [Command.set(self.tax21.ids)],
+            })],
+        })
+        move.action_post()
+        Entry = self.env["accounting.period.entry"]
+        self.twf.inject("timeout_after_store", target="write", delay=11.0)
+        with patch.object(type(self.connection), "_get_timeout", lambda self: 10.0):
+            failed = Entry._run_company(self.company, dt.date(2025, 2, 15))
+        self.assertEqual(failed.state, "error")
+        self.assertIn("Naamloos Loodgietersbedrijf", failed.error)
+        self.assertEqual(len(self.twf.customers_named("Naamloos Loodgietersbedrijf")), 1)
+        self.assertFalse([t for t in self.twf.transactions if t["code"] == "MEMO"])
+        # the next run builds the month again and records the customer created before
+        entry = Entry._run_company(self.company, dt.date(2025, 2, 16))
+        self.assertEqual(entry.state, "sent", entry.error)
+        (code,) = self.twf.customers_named("Naamloos Loodgietersbedrijf")
+        (memo,) = [t for t in self.twf.transactions if t["code"] == "MEMO"]
+        self.assertEqual({line["dim2"] for line in memo["lines"] if line["dim1"] == DEBTORS},
+                         {code})
+
     def test_reserved_code_taken_by_another_customer_is_a_clear_error(self):
         partner = self.new_partner("Naamloos Installatiebedrijf")
         self.env["accounting.mapping"].create({
