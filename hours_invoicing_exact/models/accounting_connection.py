@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
 import logging
 import secrets
 import time
@@ -1039,20 +1040,40 @@ class AccountingConnection(models.Model):
         connection.invalidate_recordset()
         return connection
 
+    @contextlib.contextmanager
+    def _twinfield_in_app_errors(self):
+        """Turn what Twinfield answered a button with into a message in Odoo (a UserError,
+        translated); a refused token chain also flags the connection *reconnect needed*."""
+        try:
+            yield
+        except ReconnectNeeded as exc:
+            self._set_reconnect_needed_own_transaction(exc.message)
+            raise UserError(_("Twinfield refused the connection (%s). Click Connect to log in "
+                              "to Twinfield again.", exc.message)) from exc
+        except SyncError as exc:
+            raise UserError(_("Twinfield could not be asked (%s). Try again later.",
+                              exc.message)) from exc
+
     def action_twinfield_load_offices(self):
         """Read the offices of the organisation for the office picker (one read)."""
         self.ensure_one()
         self._check_manager()
         client = self._get_twinfield_client(office=self.twf_office or self.twf_organisation)
+        with self._twinfield_in_app_errors():
+            offices = TwinfieldReference(client).offices()
         self._store_references("office", [
             {"remote_id": row["code"], "code": row["code"], "name": row["name"] or row["code"]}
-            for row in TwinfieldReference(client).offices()
+            for row in offices
         ])
         return True
 
     def _refresh_reference_data_twinfield(self):
         """GL accounts (BAS, PNL; codes as text), VAT codes, and the sales transaction type
         (``VRK``) as the sales journal; then auto-match."""
+        with self._twinfield_in_app_errors():
+            return self._refresh_reference_data_twinfield_read()
+
+    def _refresh_reference_data_twinfield_read(self):
         reference = TwinfieldReference(self._get_twinfield_client())
         self._store_references("gl_account", [
             {"remote_id": row["code"], "code": row["code"], "name": row["name"] or "",

@@ -97,6 +97,26 @@ class TestTwinfieldSettings(TwinfieldServerMixin, HttpCase):
         connection.with_user(self.manager).action_refresh_reference_data()
         kinds = set(connection.reference_ids.mapped("kind"))
         self.assertTrue({"gl_account", "vat_code", "cost_centre"} <= kinds, kinds)
+        # sync mode, journals and the memorial transaction type in the same settings
+        journal = self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", self.company.id)], limit=1)
+        form = self.settings_form()
+        form.hie_twf_sync_start_date = "2025-01-01"
+        form.hie_twf_sync_journal_ids.add(journal)
+        form.hie_period_sync_mode = "month"
+        form.hie_period_sync_journal_ids.add(journal)
+        self.assertEqual(form.hie_period_twf_journal_code, "MEMO")
+        form.hie_period_twf_journal_code = "MEMO2"
+        form.save()
+        self.assertEqual(connection.sync_journal_ids, journal)
+        self.assertEqual(str(connection.sync_start_date), "2025-01-01")
+        self.assertEqual(self.company.hie_period_sync_mode, "month")
+        self.assertEqual(connection._get_period_journal_code(self.company), "MEMO2")
+        # Twinfield's answers to a button come back as a message in Odoo, never a traceback
+        self.twf.expire_access_tokens()
+        self.twf.revoke_refresh_tokens()
+        with self.assertRaisesRegex(UserError, "Click Connect to log in to Twinfield again"):
+            settings.with_user(self.manager).action_twf_load_offices()
 
     def test_connect_without_credentials_is_an_in_app_error(self):
         form = self.settings_form()
