@@ -279,18 +279,24 @@ class AccountingOutbox(models.Model):
         states are."""
         if not warnings:
             return
-        with own_env(cursor_factory) as env:
-            records = env[self._name].search([
-                ("connection_id", "=", connection.id), ("reference", "in", list(warnings))])
-            for record in records:
-                text = "\n".join(warnings[record.reference])
-                if record.warning == text:
-                    continue
-                record.warning = text
-                document = record.res_model in env and env[record.res_model].browse(
-                    record.res_id).exists()
-                if document and hasattr(document, "message_post"):
-                    document.message_post(body=record._get_warning_message(text))
+        try:
+            with own_env(cursor_factory) as env:
+                env = env(context=dict(env.context, lang=self.env.lang))  # the user's words
+                records = env[self._name].search([
+                    ("connection_id", "=", connection.id),
+                    ("reference", "in", list(warnings))])
+                for record in records:
+                    text = "\n".join(warnings[record.reference])
+                    if record.warning == text:
+                        continue
+                    record.warning = text
+                    document = record.res_model in env and env[record.res_model].browse(
+                        record.res_id).exists()
+                    if document and hasattr(document, "message_post"):
+                        document.message_post(body=record._get_warning_message(text))
+        except Exception:  # informational: never let it hide the run's own outcome
+            _logger.exception("Warnings of %s could not be stored: %s", connection.target,
+                              warnings)
         self.invalidate_model(["warning"])
 
     def _get_warning_message(self, text):
