@@ -134,6 +134,7 @@ class TwinfieldServer:
         offices: tuple[str, ...] = (OFFICE,),
         credits_per_minute: int = 25,
         reject_duplicate_invoice_numbers: bool = False,
+        cost_centre_dim: str = "dim2",
         host: str = "127.0.0.1",
         port: int = 0,
     ):
@@ -146,6 +147,12 @@ class TwinfieldServer:
         self.credits_per_minute = credits_per_minute
         #: B6: "Factuurnummer … komt reeds voor." is reported, not guaranteed: both ways
         self.reject_duplicate_invoice_numbers = reject_duplicate_invoice_numbers
+        #: B6 "Cost centre": on dim2 of detail lines per php-twinfield, dim3 per CodeMill
+        #: (conflicting sources): the level that holds cost centres (KPL) in this office
+        self.cost_centre_dim = cost_centre_dim
+        #: B3 "msgtype warning": warnings to give on the next transactions, as
+        #: ``[(transaction type or None, text)]`` (see :meth:`warn`)
+        self.pending_warnings: list[tuple[str | None, str]] = []
         #: ``(office, dimtype, code) -> dict``
         self.dimensions: dict[tuple[str, str, str], dict] = {}
         #: ``(office, code) -> {"percentage": Decimal, "account": str, "type": str}``
@@ -284,6 +291,17 @@ class TwinfieldServer:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def warn(self, message: str, code: str | None = None) -> None:
+        """Give a warning (B3: ``msgtype="warning"`` with ``msg``, in a 200 answer) on the
+        next transaction of type ``code`` (any type when ``None``)."""
+        with self._lock:
+            self.pending_warnings.append((code, message))
+
+    def customers_named(self, name: str, office: str = OFFICE) -> list[str]:
+        """Codes of the customer dimensions (DEB) called ``name`` (to assert exactly-once)."""
+        return sorted(code for (dim_office, dimtype, code), values in self.dimensions.items()
+                      if dim_office == office and dimtype == "DEB" and values["name"] == name)
 
     def transactions_by_invoice(self, code: str = "VRK") -> collections.Counter:
         """Counter invoice number -> transactions of type ``code`` (to assert exactly-once)."""
@@ -601,6 +619,7 @@ class TwinfieldServer:
                     "fin.trs.line.invnumber": line.get("invoicenumber") or "",
                     "fin.trs.line.dim1": line.get("dim1") or "",
                     "fin.trs.line.dim2": line.get("dim2") or "",
+                    "fin.trs.line.dim3": line.get("dim3") or "",
                     "fin.trs.line.vatcode": line.get("vatcode") or "",
                     "fin.trs.line.type": line["type"],
                     "fin.trs.line.valuesigned": f"{line['signed']:.2f}",
@@ -708,6 +727,11 @@ class TwinfieldServer:
             if duedate and day and _ymd(duedate) and _ymd(duedate) < day:
                 warnings.append((header.find("duedate"),
                                  "Vervaldatum ligt voor de factuurdatum."))
+        for pending in list(self.pending_warnings):  # B3: warnings inside a 200 answer
+            if pending[0] in (None, code):
+                self.pending_warnings.remove(pending)
+                warnings.append((header, pending[1]))
+                break
         lines = item.findall("lines/line")
         if len(lines) < 2:  # B3: at least two lines
             errors.append((item.find("lines") if item.find("lines") is not None else item,
@@ -717,7 +741,7 @@ class TwinfieldServer:
         totals = 0
         for line in lines:
             line_type = line.get("type")
-            dim1, dim2 = line.findtext("dim1"), line.findtext("dim2")
+            dim1, dim2, dim3 = line.findtext("dim1"), line.findtext("dim2"), line.findtext("dim3")
             debitcredit = line.findtext("debitcredit")
             value = _amount(line.findtext("value"))
             if value is None:  # B3: positive, dot decimal, two decimals
@@ -748,8 +772,12 @@ class TwinfieldServer:
                 elif gl.get("control") == "debtors":  # B3: dim2 = customer on control acct
                     if not dim2 or (office, "DEB", dim2) not in self.dimensions:
                         errors.append((line, f"Debiteur {dim2} bestaat niet."))
-                elif dim2 and (office, "KPL", dim2) not in self.dimensions:
-                    errors.append((line.find("dim2"), f"Kostenplaats {dim2} bestaat niet."))
+                    if dim3:  # B6: a cost centre on level 3 only, never on a customer's 2
+                        self._check_cost_centre(line, "dim3", dim3, office, errors)
+                else:  # B3: dim2 of a detail line = cost centre or empty (B6: or dim3)
+                    for tag, dim in (("dim2", dim2), ("dim3", dim3)):
+                        if dim:
+                            self._check_cost_centre(line, tag, dim, office, errors)
                 if vatcode:
                     vat = self.vat_codes.get((office, vatcode))
                     if vat is None:
@@ -778,7 +806,7 @@ class TwinfieldServer:
                 errors.append((line, f"Ongeldig regeltype {line_type}."))
                 continue
             stored_lines.append({
-                "type": line_type, "dim1": dim1, "dim2": dim2, "signed": signed,
+                "type": line_type, "dim1": dim1, "dim2": dim2, "dim3": dim3, "signed": signed,
                 "vatcode": vatcode,
                 "invoicenumber": line.findtext("invoicenumber") or invoicenumber,
                 "description": line.findtext("description"),
@@ -816,6 +844,17 @@ class TwinfieldServer:
             "lines": stored_lines,
         })
         return True
+
+    def _check_cost_centre(self, line, tag: str, code: str, office: str, errors: list) -> None:
+        """B6 "Cost centre" (dim2 or dim3, a setting of the office): only known cost centres
+        (KPL), and only on the level that holds them; anything else is refused (B3: the
+        offending element gets ``msg``)."""
+        if tag != self.cost_centre_dim:
+            level = tag[-1]
+            errors.append((line.find(tag), f"Dimensie {code} op niveau {level} is niet "
+                                           f"toegestaan."))
+        elif (office, "KPL", code) not in self.dimensions:
+            errors.append((line.find(tag), f"Kostenplaats {code} bestaat niet."))
 
     def _gl(self, office: str, code: str) -> dict | None:
         return (self.dimensions.get((office, "BAS", code))

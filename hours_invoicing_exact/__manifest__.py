@@ -47,6 +47,7 @@
         "views/accounting_outbox_views.xml",
         "views/account_move_sync_views.xml",
         "views/res_config_settings_exact_views.xml",
+        "views/res_config_settings_twinfield_views.xml",
         "data/period_sync_cron.xml",
         "views/accounting_period_entry_views.xml",
         "views/res_config_settings_period_sync_views.xml",

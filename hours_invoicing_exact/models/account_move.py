@@ -132,15 +132,23 @@ class AccountMove(models.Model):
         }
 
     # ------------------------------------------------------------------
-    # Accounting sync (Exact Online): sales entries per document
+    # Accounting sync (Exact Online or Twinfield): sales entries per document
     # ------------------------------------------------------------------
     hie_exact_outbox_id = fields.Many2one(
-        "accounting.outbox", string="Exact Online Outbox", compute="_compute_exact_outbox"
+        "accounting.outbox", string="Accounting Outbox", compute="_compute_exact_outbox"
     )
     hie_exact_sync_state = fields.Selection(
         selection=lambda self: self.env["accounting.outbox"]._fields["state"].selection,
-        string="Exact Online",
+        string="Accounting Sync",
         compute="_compute_exact_outbox",
+    )
+    hie_sync_package = fields.Char(
+        string="Accounting Package", compute="_compute_exact_outbox",
+        help="The accounting package the invoice is sent to (Exact Online or Twinfield).",
+    )
+    hie_sync_warning = fields.Text(
+        string="Accounting Warning", compute="_compute_exact_outbox",
+        help="What the accounting package warned about when it stored the invoice.",
     )
 
     def _compute_exact_outbox(self):
@@ -152,6 +160,9 @@ class AccountMove(models.Model):
             record = by_move.get(move.id)
             move.hie_exact_outbox_id = record.id if record else False
             move.hie_exact_sync_state = record.state if record else False
+            move.hie_sync_package = record.connection_id._get_package_name() if record \
+                else False
+            move.hie_sync_warning = record.warning if record else False
 
     def _exact_leave_outbox(self):
         """Called by ``button_draft``. Entries in Exact cannot be edited: an invoice Exact has
@@ -165,19 +176,22 @@ class AccountMove(models.Model):
         if in_exact:
             record = in_exact[0]
             raise UserError(_(
-                "Invoice %(invoice)s is already in Exact Online (entry %(entry)s) and entries "
-                "in Exact cannot be changed. Correct it with a credit note instead.",
-                invoice=record.reference,
+                "Invoice %(invoice)s is already in %(package)s (entry %(entry)s) and entries "
+                "there cannot be changed. Correct it with a credit note instead.",
+                invoice=record.reference, package=record.connection_id._get_package_name(),
                 entry=record.remote_number or _("being sent"),
             ))
         queued = set(records.mapped("res_id"))
         in_memorial = self.filtered(lambda move: move.id not in queued)._exact_in_memorial()
         if in_memorial:
+            move = in_memorial[0]
+            package = self.env["accounting.connection"]._get_target_label(
+                self.env["accounting.connection"]._get_company_target(move.company_id))
             raise UserError(_(
-                "Invoice %(invoice)s is in Exact Online in the memorial entry of its period, "
+                "Invoice %(invoice)s is in %(package)s in the memorial entry of its period, "
                 "and the company no longer sends memorial entries, so a change would not reach "
-                "Exact. Correct it with a credit note instead.",
-                invoice=in_memorial[0].display_name,
+                "%(package)s. Correct it with a credit note instead.",
+                invoice=move.display_name, package=package,
             ))
         records.unlink()
         self.invalidate_recordset(["hie_exact_outbox_id", "hie_exact_sync_state"])
@@ -255,18 +269,37 @@ class AccountMove(models.Model):
         VAT of each summed line itself)."""
         self.ensure_one()
         groups, several_taxes = {}, []
+        # Twinfield cost centres: lines split by analytic account (a line of an analytic
+        # distribution over several accounts in parts), when the company sends them
+        cost_centres = bool(self.company_id.hie_twf_cost_centre_dim)
+        net = defaultdict(float)  # (account, tax) -> amount as printed
         for line in self.invoice_line_ids.filtered(lambda aml: aml.display_type == "product"):
             if len(line.tax_ids) > 1:  # refused when sent: a sales entry line has one VAT code
                 several_taxes.append(line.name or line.account_id.display_name)
             tax = line.tax_ids[:1]
-            key = (line.account_id.id, tax.id)
-            group = groups.setdefault(key, {
-                "account_id": line.account_id.id, "tax_id": tax.id or False, "amount": 0.0,
-                "vat_amount": 0.0, "description": line.account_id.name,
-            })
-            group["amount"] += line.price_subtotal
+            net[(line.account_id.id, tax.id)] += line.price_subtotal
+            shares = line._hie_cost_centre_shares() if cost_centres else [(False, 1.0)]
+            for analytic_id, share in shares:
+                key = (line.account_id.id, tax.id, analytic_id)
+                group = groups.setdefault(key, {
+                    "account_id": line.account_id.id, "tax_id": tax.id or False, "amount": 0.0,
+                    "vat_amount": 0.0, "description": line.account_id.name,
+                })
+                if analytic_id:
+                    group["analytic_id"] = analytic_id
+                group["amount"] += line.price_subtotal * share
         for group in groups.values():
             group["amount"] = self.currency_id.round(group["amount"])
+        # the parts of an (account, tax) add up to its amount as printed, to the cent
+        for (account_id, tax_id), amount in net.items():
+            members = [group for group in groups.values()
+                       if (group["account_id"], group["tax_id"] or None) == (account_id,
+                                                                           tax_id or None)]
+            rest = self.currency_id.round(self.currency_id.round(amount)
+                                          - sum(group["amount"] for group in members))
+            if rest and members:
+                largest = max(members, key=lambda group: abs(group["amount"]))
+                largest["amount"] = self.currency_id.round(largest["amount"] + rest)
         self._exact_spread_vat(list(groups.values()))
         return {
             "number": self.name,
@@ -316,7 +349,7 @@ class AccountMove(models.Model):
             return False
         return {
             "type": "ir.actions.act_window",
-            "name": _("Exact Online Outbox"),
+            "name": _("Accounting Outbox"),
             "res_model": "accounting.outbox",
             "res_id": self.hie_exact_outbox_id.id,
             "view_mode": "form",

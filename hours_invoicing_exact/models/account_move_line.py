@@ -73,3 +73,19 @@ class AccountMoveLine(models.Model):
             taxes = line.tax_ids if not line.tax_line_id else line.tax_ids.browse()
             line.hie_base_tax_id = min(taxes.ids) if taxes else False
             line.hie_base_tax_count = len(taxes)
+
+    def _hie_cost_centre_shares(self):
+        """``[(analytic account id or False, share)]`` of the line's analytic distribution,
+        the shares adding up to 1: the part without an analytic account goes as
+        ``False``. Of a distribution key naming several accounts (one per analytic plan),
+        the first account counts."""
+        self.ensure_one()
+        shares = []
+        for key, percentage in (self.analytic_distribution or {}).items():
+            ids = [int(part) for part in str(key).split(",") if part.strip().isdigit()]
+            if ids and percentage:
+                shares.append((ids[0], float(percentage) / 100.0))
+        rest = 1.0 - sum(share for _id, share in shares)
+        if rest > 1e-9 or not shares:
+            shares.append((False, rest if shares else 1.0))
+        return shares

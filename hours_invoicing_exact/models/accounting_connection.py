@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
 import logging
 import secrets
 import time
@@ -19,7 +20,7 @@ from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeri
 from ..services.outbox import ReconnectNeeded, SyncError
 from ..services.twinfield.client import TwinfieldClient
 from ..services.twinfield.credits import CreditBudget, limit_for
-from ..services.twinfield.errors import TwinfieldError
+from ..services.twinfield.errors import TwinfieldError, TwinfieldRejected
 from ..services.twinfield.oidc import (
     LOGIN_HOST,
     TwinfieldOIDC,
@@ -164,8 +165,8 @@ class AccountingConnection(models.Model):
         string="Synced Sales Journals",
         domain="[('type', '=', 'sale'), ('company_id', '=', company_id)]",
         help="Per document mode: the customer invoices and credit notes of these journals go to "
-        "Exact as sales entries. The per day / per month modes use the journals in memorial "
-        "entries of the company instead.",
+        "the accounting package as sales entries (Twinfield: sales transactions). The per day "
+        "/ per month modes use the journals in memorial entries of the company instead.",
     )
     rl_daily_limit = fields.Integer(string="Daily Limit", readonly=True, copy=False)
     rl_daily_remaining = fields.Integer(string="Daily Calls Left", readonly=True, copy=False)
@@ -184,6 +185,15 @@ class AccountingConnection(models.Model):
             "A company has one connection per accounting package.",
         ),
     ]
+
+    @api.constrains("twf_login_host")
+    def _check_twf_login_host(self):
+        for connection in self:
+            host = (connection.twf_login_host or "").strip()
+            if host and not host.startswith(("https://", "http://")):
+                raise ValidationError(_(
+                    "The Twinfield login host %s must be a web address starting with "
+                    "https:// (e.g. https://login.twinfield.com).", host))
 
     @api.depends("target", "company_id.name")
     def _compute_name(self):
@@ -227,27 +237,39 @@ class AccountingConnection(models.Model):
 
     @api.model
     def _get_for_company(self, company, target=None):
-        """Return the connected connection of ``company`` (of ``target``, by default the
-        target the company syncs with: ``_get_company_target``) or raise a UserError."""
+        """Return the connected connection of ``company`` to ``target`` (by default the
+        company's accounting package) or raise a UserError."""
         target = target or self._get_company_target(company)
         connection = self.sudo().search(
             [("company_id", "=", company.id), ("target", "=", target)], limit=1
         )
+        package = self._get_target_label(target)
         if not connection:
             raise UserError(
-                _("Company %s has no Exact Online connection. Set it up in the Accounting "
-                  "settings.", company.display_name)
+                _("Company %(company)s has no %(package)s connection. Set it up in the "
+                  "Accounting settings.", company=company.display_name, package=package)
             )
         if connection.state != "connected":
             raise UserError(
-                _("The Exact Online connection of %(company)s is not connected (%(state)s).",
-                  company=company.display_name,
+                _("The %(package)s connection of %(company)s is not connected (%(state)s).",
+                  package=package, company=company.display_name,
                   state=dict(self._fields["state"]._description_selection(self.env))[
                       connection.state])
             )
         if not getattr(connection, f"_is_ready_{connection.target}")():
             raise UserError(getattr(connection, f"_get_not_ready_message_{connection.target}")())
         return connection
+
+    @api.model
+    def _get_target_label(self, target):
+        """The (translated) name of the accounting package ``target``."""
+        return dict(self._fields["target"]._description_selection(self.env)).get(
+            target or "exact", target)
+
+    def _get_package_name(self):
+        """The (translated) name of the connection's accounting package."""
+        self.ensure_one()
+        return self._get_target_label(self.target)
 
     def _get_not_ready_message_exact(self):
         return _("Choose the Exact Online division of %s first.", self.company_id.display_name)
@@ -257,9 +279,10 @@ class AccountingConnection(models.Model):
 
     @api.model
     def _get_company_target(self, company):
-        """Target of ``company``'s connection (its first one), ``exact`` without one."""
-        return self.sudo().search([("company_id", "=", company.id)], limit=1, order="id").target \
-            or "exact"
+        """The accounting package of ``company``: its setting, else the target of its
+        first connection, ``exact`` without one."""
+        return company.sudo().hie_accounting_target or self.sudo().search(
+            [("company_id", "=", company.id)], limit=1, order="id").target or "exact"
 
     # -- memorial entries: per-target look-ups ---------------------------------------------
 
@@ -286,8 +309,16 @@ class AccountingConnection(models.Model):
         # one client and one read of the customers per run, whatever the number of partners
         client = run_cache.get(("twf_client", self.id)) or self._get_twinfield_client()
         run_cache[("twf_client", self.id)] = client
-        return self._twinfield_customer_code(
-            partner, client, run_cache.setdefault(("twf_customers", self.id), {}))
+        try:
+            return self._twinfield_customer_code(
+                partner, client, run_cache.setdefault(("twf_customers", self.id), {}))
+        except SyncError as exc:
+            # e.g. the answer to the creation was lost: the code stays reserved, the next
+            # run records the customer instead of creating it again
+            raise UserError(_(
+                "Twinfield could not be asked about customer %(partner)s: %(error)s",
+                partner=partner.commercial_partner_id.display_name, error=exc.message,
+            )) from exc
 
     def _get_period_journal_code(self, company):
         """Journal (Exact) or transaction type (Twinfield) of memorial entries."""
@@ -297,7 +328,7 @@ class AccountingConnection(models.Model):
         return company.hie_period_exact_journal_code or "90"
 
     def _get_period_journal_code_twinfield(self, company):
-        return "MEMO"
+        return company.hie_period_twf_journal_code or "MEMO"
 
     def _get_cursor_factory(self):
         """Factory of the cursors the token, rate-limit and outbox stores use."""
@@ -397,12 +428,13 @@ class AccountingConnection(models.Model):
             )
         return mapping.reference_id.code
 
-    @api.model
-    def _exact_partner_numbers(self, partner):
+    def _check_partner_numbers(self, partner):
         """Return (VAT number, KvK number) of ``partner`` validated with python-stdnum.
 
-        :raises ValidationError: a number is invalid; nothing is sent.
+        :raises ValidationError: a number is invalid; nothing is sent (the message names
+            the connection's accounting package).
         """
+        package = self._get_package_name() if len(self) == 1 else _("the accounting package")
         vat = kvk = None
         if partner.vat:
             vat = clean(partner.vat, " -.").upper()
@@ -411,8 +443,8 @@ class AccountingConnection(models.Model):
             if not vatin.is_valid(vat):
                 raise ValidationError(
                     _("The VAT number %(vat)s of %(partner)s is not valid; correct it on the "
-                      "partner before it is sent to Exact Online.",
-                      vat=partner.vat, partner=partner.display_name)
+                      "partner before it is sent to %(package)s.",
+                      vat=partner.vat, partner=partner.display_name, package=package)
                 )
         if partner.company_registry and (
             not partner.country_id or partner.country_id.code == "NL"
@@ -422,9 +454,14 @@ class AccountingConnection(models.Model):
                 raise ValidationError(
                     _("The Chamber of Commerce (KvK) number %(kvk)s of %(partner)s is not "
                       "valid (8 digits); correct it on the partner before it is sent to "
-                      "Exact Online.", kvk=partner.company_registry, partner=partner.display_name)
+                      "%(package)s.", kvk=partner.company_registry,
+                      partner=partner.display_name, package=package)
                 )
         return vat, kvk
+
+    def _exact_partner_numbers(self, partner):
+        """Former name of :meth:`_check_partner_numbers` (kept for callers)."""
+        return self._check_partner_numbers(partner)
 
     def _map_relation(self, partner, found, run_cache):
         """Map ``partner`` to the Exact relation ``found``, committed at once in a
@@ -444,7 +481,7 @@ class AccountingConnection(models.Model):
                     "remote_code": (found.get("Code") or "").strip(),
                 })
         except psycopg2.IntegrityError:
-            _logger.info("Exact Online: partner %s was mapped by another worker", partner.id)
+            _logger.info("%s: partner %s was mapped by another worker", self.target, partner.id)
         return found["ID"]
 
     def _prefetch_relations(self, partners, client, run_cache):
@@ -467,7 +504,7 @@ class AccountingConnection(models.Model):
             if partner.id in mapped or partner.id in not_found or partner.id in known:
                 continue
             try:
-                vat, kvk = self._exact_partner_numbers(partner)
+                vat, kvk = self._check_partner_numbers(partner)
             except ValidationError:
                 continue
             code = (partner.ref or "").strip() or None
@@ -503,7 +540,7 @@ class AccountingConnection(models.Model):
         mapping = self._get_mapping("partner", partner)
         if mapping.remote_id:
             return mapping.remote_id
-        vat, kvk = self._exact_partner_numbers(partner)
+        vat, kvk = self._check_partner_numbers(partner)
         client = client or self._get_exact_client()
         code = (partner.ref or "").strip() or None
         found = None
@@ -590,7 +627,8 @@ class AccountingConnection(models.Model):
 
     def _check_manager(self):
         if self.env.uid != SUPERUSER_ID and not self.env.user.has_group(MANAGER_GROUP):
-            raise AccessError(_("Only accounting managers may manage the Exact Online link."))
+            raise AccessError(_("Only accounting managers may manage the link to the accounting "
+                                "package."))
 
     def _check_can_connect(self):
         """Raise a UserError telling the manager what is missing before the target is asked
@@ -813,8 +851,30 @@ class AccountingConnection(models.Model):
                 if ("journal", journal.id) not in mapped:
                     values.append({"kind": "journal", "journal_id": journal.id,
                                    "reference_id": sales_journals.id})
+        values += self._auto_match_analytic(mapped)
         Mapping.create([dict(vals, connection_id=self.id) for vals in values])
         return True
+
+    def _auto_match_analytic(self, mapped):
+        """Mapping values of the unmapped analytic accounts (of projects, among others)
+        whose reference equals the code of a cost centre (Twinfield KPL)."""
+        cost_centres = {
+            ref.code: ref for ref in self.env["accounting.reference"].sudo().search(
+                [("connection_id", "=", self.id), ("kind", "=", "cost_centre")])
+        }
+        if not cost_centres:
+            return []
+        mapped_analytic = set(self.env["accounting.mapping"].sudo().search([
+            ("connection_id", "=", self.id), ("kind", "=", "analytic")]).analytic_id.ids)
+        analytic = self.env["account.analytic.account"].sudo().search([
+            ("code", "in", list(cost_centres)),
+            ("company_id", "in", [False, self.company_id.id]),
+        ])
+        return [
+            {"kind": "analytic", "analytic_id": account.id,
+             "reference_id": cost_centres[account.code].id}
+            for account in analytic if account.id not in mapped_analytic
+        ]
 
     # -- outbox ------------------------------------------------------------------------
 
@@ -987,20 +1047,40 @@ class AccountingConnection(models.Model):
         connection.invalidate_recordset()
         return connection
 
+    @contextlib.contextmanager
+    def _twinfield_in_app_errors(self):
+        """Turn what Twinfield answered a button with into a message in Odoo (a UserError,
+        translated); a refused token chain also flags the connection *reconnect needed*."""
+        try:
+            yield
+        except ReconnectNeeded as exc:
+            self._set_reconnect_needed_own_transaction(exc.message)
+            raise UserError(_("Twinfield refused the connection (%s). Click Connect to log in "
+                              "to Twinfield again.", exc.message)) from exc
+        except SyncError as exc:
+            raise UserError(_("Twinfield could not be asked (%s). Try again later.",
+                              exc.message)) from exc
+
     def action_twinfield_load_offices(self):
         """Read the offices of the organisation for the office picker (one read)."""
         self.ensure_one()
         self._check_manager()
         client = self._get_twinfield_client(list_offices=True)
+        with self._twinfield_in_app_errors():
+            offices = TwinfieldReference(client).offices()
         self._store_references("office", [
             {"remote_id": row["code"], "code": row["code"], "name": row["name"] or row["code"]}
-            for row in TwinfieldReference(client).offices()
+            for row in offices
         ])
         return True
 
     def _refresh_reference_data_twinfield(self):
         """GL accounts (BAS, PNL; codes as text), VAT codes, and the sales transaction type
         (``VRK``) as the sales journal; then auto-match."""
+        with self._twinfield_in_app_errors():
+            return self._refresh_reference_data_twinfield_read()
+
+    def _refresh_reference_data_twinfield_read(self):
         reference = TwinfieldReference(self._get_twinfield_client())
         self._store_references("gl_account", [
             {"remote_id": row["code"], "code": row["code"], "name": row["name"] or "",
@@ -1016,6 +1096,11 @@ class AccountingConnection(models.Model):
             {"remote_id": TWF_SALES_CODE, "code": TWF_SALES_CODE, "name": _("Sales"),
              "journal_type": 20},
         ])
+        if self.company_id.hie_twf_cost_centre_dim:  # optional: one read (1 credit)
+            self._store_references("cost_centre", [
+                {"remote_id": row["code"], "code": row["code"], "name": row["name"] or ""}
+                for row in reference.dimensions("KPL")
+            ])
         self.action_auto_match()
         return True
 
@@ -1036,7 +1121,14 @@ class AccountingConnection(models.Model):
     def _twinfield_customer_code(self, partner, client, run_cache):
         """Return the Twinfield customer (DEB) code of ``partner``'s company: mapped, else
         matched by VAT number, KvK number, then code, else created (numbers checked with
-        python-stdnum first); the mapping is committed at once."""
+        python-stdnum first); the mapping is committed at once.
+
+        Created exactly once, also when the answer to the creation is lost (Twinfield has
+        no idempotency key, accounting-apis.md B3/C3): the code is chosen in Odoo and
+        committed on the partner's mapping (*reserved*: ``remote_code`` without
+        ``remote_id``) before the call; a later attempt finds the reservation, reads the
+        office's customers afresh and records the customer of that code instead of
+        creating a second one."""
         self.ensure_one()
         partner = partner.commercial_partner_id
         known = run_cache.get("relations", {}).get(partner.id)
@@ -1045,24 +1137,124 @@ class AccountingConnection(models.Model):
         mapping = self._get_mapping("partner", partner)
         if mapping.remote_id:
             return mapping.remote_id
-        vat, kvk = self._exact_partner_numbers(partner)
+        vat, kvk = self._check_partner_numbers(partner)
+        reserved = run_cache.get("twf_reserved", {}).get(partner.id) or mapping.remote_code
+        if reserved:
+            return self._twinfield_resume_customer(partner, reserved, vat, kvk, client,
+                                                   run_cache)
         code = (partner.ref or "").strip() or None
         customers = self._twinfield_customers(client, run_cache)
         found = match_customer(customers, vat_number=vat, coc_number=kvk, code=code)
+        if found:
+            return self._map_relation(partner, {"ID": found["code"], "Code": found["code"]},
+                                      run_cache)
+        taken = {row["code"] for row in customers}
+        if not code or code in taken:
+            code = self._twinfield_next_customer_code(taken)
+        code = self._twinfield_reserve_customer_code(partner, code, run_cache)
+        if code in taken:  # another worker reserved (and may have created) it meanwhile
+            return self._twinfield_resume_customer(partner, code, vat, kvk, client, run_cache)
+        return self._twinfield_create_customer(partner, code, vat, kvk, client, run_cache)
+
+    def _twinfield_next_customer_code(self, taken):
+        """A free customer code after the numeric ones of ``taken`` (at least 1000); codes
+        reserved in Odoo but perhaps not created yet count as taken."""
+        reserved = self.env["accounting.mapping"].sudo().search([
+            ("connection_id", "=", self.id), ("kind", "=", "partner"),
+            ("remote_code", "!=", False),
+        ]).mapped("remote_code")
+        numbers = [int(c) for c in set(taken) | set(reserved) if c and c.isdigit()]
+        return str(max(numbers + [999]) + 1)
+
+    def _twinfield_reserve_customer_code(self, partner, code, run_cache):
+        """Commit ``code`` as ``partner``'s customer code before Twinfield is asked to create
+        it (a mapping without ``remote_id``); return the code reserved for the partner
+        (another worker's, when it was first)."""
+        factory = run_cache.get("cursor_factory") or self._get_cursor_factory()
+        try:
+            with own_env(factory) as env:
+                env["accounting.mapping"].create({
+                    "connection_id": self.id, "kind": "partner", "partner_id": partner.id,
+                    "remote_code": code,
+                })
+        except psycopg2.IntegrityError:
+            with own_env(factory) as env:
+                code = env["accounting.mapping"].search([
+                    ("connection_id", "=", self.id), ("kind", "=", "partner"),
+                    ("partner_id", "=", partner.id)], limit=1).remote_code or code
+        run_cache.setdefault("twf_reserved", {})[partner.id] = code
+        return code
+
+    def _twinfield_create_customer(self, partner, code, vat, kvk, client, run_cache):
+        """Create the customer ``code`` (reserved) in Twinfield and confirm the mapping.
+        A refusal because the code exists is checked against Twinfield's customers."""
+        try:
+            new_code = TwinfieldReference(client).create_customer(
+                self._twinfield_prepare_customer(partner, code, vat, kvk))
+        except TwinfieldRejected as exc:
+            found = self._twinfield_find_reserved(partner, code, vat, kvk, client, run_cache)
+            if found:
+                return found
+            raise UserError(_(
+                "Twinfield refused customer %(code)s (%(partner)s): %(error)s",
+                code=code, partner=partner.display_name, error=exc.message)) from exc
+        run_cache.setdefault("twf_customers", []).append(
+            {"code": new_code, "name": partner.name, "vatnumber": vat, "cocnumber": kvk})
+        return self._twinfield_confirm_customer(partner, new_code, run_cache)
+
+    def _twinfield_prepare_customer(self, partner, code, vat, kvk):
+        """The customer dimension of ``partner`` (hook)."""
+        return {
+            "code": code, "name": partner.name, "vat_number": vat, "coc_number": kvk,
+            "country": partner.country_id.code, "city": partner.city,
+            "postcode": partner.zip, "street": partner.street, "email": partner.email,
+        }
+
+    def _twinfield_resume_customer(self, partner, code, vat, kvk, client, run_cache):
+        """An earlier attempt reserved ``code`` for ``partner`` and may have created it:
+        record the customer when Twinfield has it, else create it now under that code."""
+        found = self._twinfield_find_reserved(partner, code, vat, kvk, client, run_cache)
+        if found:
+            return found
+        return self._twinfield_create_customer(partner, code, vat, kvk, client, run_cache)
+
+    def _twinfield_find_reserved(self, partner, code, vat, kvk, client, run_cache):
+        """Read the office's customers afresh (the run's list may predate the creation) and
+        return the confirmed code when the customer ``code`` is the partner's; a code taken
+        by another customer is refused with a clear message."""
+        customers = TwinfieldReference(client).customers()
+        run_cache["twf_customers"] = customers
+        found = next((row for row in customers if row["code"] == code), None)
         if not found:
-            taken = {row["code"] for row in customers}
-            if not code or code in taken:
-                numbers = [int(c) for c in taken if c.isdigit()]
-                code = str(max(numbers + [999]) + 1)
-            new_code = TwinfieldReference(client).create_customer({
-                "code": code, "name": partner.name, "vat_number": vat, "coc_number": kvk,
-                "country": partner.country_id.code, "city": partner.city,
-                "postcode": partner.zip, "street": partner.street, "email": partner.email,
-            })
-            found = {"code": new_code, "name": partner.name, "vatnumber": vat, "cocnumber": kvk}
-            customers.append(found)
-        return self._map_relation(partner, {"ID": found["code"], "Code": found["code"]},
-                                  run_cache)
+            return None
+        same = " ".join((found.get("name") or "").split()).casefold() == \
+            " ".join((partner.name or "").split()).casefold()
+        if not same and not match_customer([found], vat_number=vat, coc_number=kvk):
+            raise UserError(_(
+                "Customer code %(code)s chosen for %(partner)s is used in Twinfield by "
+                "%(other)s. Map the partner to its Twinfield customer on the Twinfield "
+                "connection (Mappings), then retry.",
+                code=code, partner=partner.display_name, other=found.get("name") or code))
+        return self._twinfield_confirm_customer(partner, code, run_cache)
+
+    def _twinfield_confirm_customer(self, partner, code, run_cache):
+        """The customer ``code`` exists in Twinfield: complete the partner's mapping
+        (committed at once)."""
+        run_cache.setdefault("relations", {})[partner.id] = code
+        run_cache.get("twf_reserved", {}).pop(partner.id, None)
+        factory = run_cache.get("cursor_factory") or self._get_cursor_factory()
+        with own_env(factory) as env:
+            mapping = env["accounting.mapping"].search([
+                ("connection_id", "=", self.id), ("kind", "=", "partner"),
+                ("partner_id", "=", partner.id)], limit=1)
+            if mapping:
+                mapping.write({"remote_id": code, "remote_code": code})
+            else:
+                env["accounting.mapping"].create({
+                    "connection_id": self.id, "kind": "partner", "partner_id": partner.id,
+                    "remote_id": code, "remote_code": code,
+                })
+        return code
 
     def _twinfield_prepare_sales(self, payload, client, run_cache):
         """Translate an outbox payload of Odoo ids into the TwinfieldSalesAdapter payload;
@@ -1085,6 +1277,7 @@ class AccountingConnection(models.Model):
                 "amount": f"{line['amount']:.2f}",
                 "vat_amount": f"{line.get('vat_amount') or 0.0:.2f}",
                 "description": line.get("description"),
+                **self._twinfield_cost_centre(line.get("analytic_id")),
             })
         journal = env["account.journal"].browse(payload["journal_id"])
         return {
@@ -1099,6 +1292,19 @@ class AccountingConnection(models.Model):
                 env["res.partner"].browse(payload["partner_id"]), client, run_cache),
             "lines": lines,
         }
+
+    def _twinfield_cost_centre(self, analytic_id):
+        """``{"cost_centre", "cost_centre_dim"}`` of a line of analytic account
+        ``analytic_id``: its Twinfield cost centre (KPL) on the dimension level the company
+        set; empty when the company sends no cost centres or the account is not mapped
+        (cost centres are optional)."""
+        level = self.company_id.hie_twf_cost_centre_dim
+        if not level or not analytic_id:
+            return {}
+        code = self._get_mapping(
+            "analytic", self.env["account.analytic.account"].browse(analytic_id)
+        ).reference_id.code
+        return {"cost_centre": code, "cost_centre_dim": level} if code else {}
 
     def _twinfield_is_closed(self, client, run_cache):
         """``is_closed("YYYY/PP")`` from the periods of the office, read once per year."""

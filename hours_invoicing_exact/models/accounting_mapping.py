@@ -3,13 +3,19 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 #: mapping kind -> kind of the reference data it points to
-REFERENCE_KIND = {"account": "gl_account", "tax": "vat_code", "journal": "journal"}
+REFERENCE_KIND = {"account": "gl_account", "tax": "vat_code", "journal": "journal",
+                  "analytic": "cost_centre"}
 
 
 class AccountingMapping(models.Model):
     """One Odoo record mapped to its counterpart in the accounting package: accounts to
     G/L accounts, taxes to VAT codes, sales journals to journal codes (through the cached
-    reference data), and partners to relations (by GUID)."""
+    reference data), partners to relations (by GUID or code) and analytic accounts to
+    Twinfield cost centres (KPL).
+
+    A partner mapping with a ``remote_code`` but no ``remote_id`` is a Twinfield customer
+    code *reserved* before the customer is created (see
+    ``accounting.connection._twinfield_customer_code``)."""
 
     _name = "accounting.mapping"
     _description = "Accounting Package Mapping"
@@ -20,17 +26,24 @@ class AccountingMapping(models.Model):
     )
     company_id = fields.Many2one(related="connection_id.company_id", store=True, index=True)
     kind = fields.Selection(
-        [("account", "Account"), ("tax", "Tax"), ("journal", "Journal"), ("partner", "Partner")],
+        [("account", "Account"), ("tax", "Tax"), ("journal", "Journal"), ("partner", "Partner"),
+         ("analytic", "Analytic Account")],
         required=True,
     )
     account_id = fields.Many2one("account.account", ondelete="cascade", index="btree_not_null")
     tax_id = fields.Many2one("account.tax", ondelete="cascade", index="btree_not_null")
     journal_id = fields.Many2one("account.journal", ondelete="cascade", index="btree_not_null")
     partner_id = fields.Many2one("res.partner", ondelete="cascade", index="btree_not_null")
+    analytic_id = fields.Many2one(
+        "account.analytic.account", string="Analytic Account", ondelete="cascade",
+        index="btree_not_null",
+        help="Twinfield: the analytic account (e.g. a project's) whose lines carry this cost "
+        "centre.",
+    )
     reference_kind = fields.Char(compute="_compute_reference_kind")
     reference_id = fields.Many2one(
         "accounting.reference",
-        string="Exact Online",
+        string="Counterpart",
         domain="[('connection_id', '=', connection_id), ('kind', '=', reference_kind)]",
         ondelete="restrict",
     )
@@ -44,6 +57,8 @@ class AccountingMapping(models.Model):
         ("tax_uniq", "unique(connection_id, tax_id)", "The tax is mapped already."),
         ("journal_uniq", "unique(connection_id, journal_id)", "The journal is mapped already."),
         ("partner_uniq", "unique(connection_id, partner_id)", "The partner is mapped already."),
+        ("analytic_uniq", "unique(connection_id, analytic_id)",
+         "The analytic account is mapped already."),
     ]
 
     @api.depends("kind")
@@ -58,14 +73,16 @@ class AccountingMapping(models.Model):
                 mapping.remote_id = mapping.reference_id.remote_id
                 mapping.remote_code = mapping.reference_id.code
 
-    @api.depends("kind", "account_id", "tax_id", "journal_id", "partner_id", "remote_code")
+    @api.depends("kind", "account_id", "tax_id", "journal_id", "partner_id", "analytic_id",
+                 "remote_code")
     def _compute_display_name(self):
         for mapping in self:
             record = mapping.kind and mapping[f"{mapping.kind}_id"]
             mapping.display_name = f"{record.display_name if record else ''} → " \
                 f"{mapping.remote_code or mapping.remote_id or ''}"
 
-    @api.constrains("kind", "account_id", "tax_id", "journal_id", "partner_id", "reference_id")
+    @api.constrains("kind", "account_id", "tax_id", "journal_id", "partner_id", "analytic_id",
+                    "reference_id")
     def _check_kind(self):
         for mapping in self:
             if not mapping[f"{mapping.kind}_id"]:
@@ -76,6 +93,6 @@ class AccountingMapping(models.Model):
                 or mapping.reference_id.connection_id != mapping.connection_id
             ):
                 raise ValidationError(
-                    _("%s is not a valid Exact Online counterpart for this mapping.",
+                    _("%s is not a valid counterpart for this mapping.",
                       mapping.reference_id.display_name)
                 )

@@ -97,6 +97,11 @@ class AccountingOutbox(models.Model):
     remote_number = fields.Char(string="Entry Number", readonly=True)
     attempts = fields.Integer(readonly=True)
     last_error = fields.Text(readonly=True)
+    warning = fields.Text(
+        readonly=True, copy=False,
+        help="Warnings the accounting package gave with its answer (Twinfield: messages of "
+        "type warning in an accepted transaction). The record was stored all the same.",
+    )
     last_attempt_at = fields.Datetime(readonly=True)
     sent_at = fields.Datetime(readonly=True)
     document_name = fields.Char(compute="_compute_document_name")
@@ -149,7 +154,10 @@ class AccountingOutbox(models.Model):
 
     def _get_adapter_twinfield_general_journal_entry(self, client, run_cache):
         # the period entry checked Twinfield's period before queueing the entry
-        return TwinfieldJournalAdapter(client, batch_size=self._get_batch_size())
+        connection = self[:1].connection_id
+        return TwinfieldJournalAdapter(
+            client, batch_size=self._get_batch_size(),
+            code=connection._get_period_journal_code(connection.company_id))
 
     def _prepare_run_exact_sales_entry(self, connection, payloads, client, run_cache):
         """Before the sales entries of a run: look the relations of their partners up in
@@ -247,11 +255,13 @@ class AccountingOutbox(models.Model):
                     connection._set_reconnect_needed_own_transaction(exc.message)
                 break
             repository = DbOutboxRepository(factory, connection.id, kind, record_ids=record_ids)
-            engine = OutboxEngine(
-                repository, records._get_adapter(client, run_cache=run_cache),
-                batch_size=self._get_batch_size(),
-            )
-            report = engine.run(limit=limit)
+            adapter = records._get_adapter(client, run_cache=run_cache)
+            engine = OutboxEngine(repository, adapter, batch_size=self._get_batch_size())
+            try:
+                report = engine.run(limit=limit)
+            finally:
+                self._store_warnings(connection, getattr(
+                    getattr(adapter, "inner", adapter), "warnings", None), factory)
             for field in ("posted", "recovered", "rejected", "unknown", "lookups"):
                 setattr(total, field, getattr(total, field) + getattr(report, field))
             if report.stopped:
@@ -261,6 +271,40 @@ class AccountingOutbox(models.Model):
         connection.invalidate_recordset()
         self.invalidate_model()
         return total
+
+    @api.model
+    def _store_warnings(self, connection, warnings, cursor_factory):
+        """Keep the warnings the target gave (``{reference: [text]}``) on the records and
+        tell them in the chatter of their documents; committed at once, as the records'
+        states are."""
+        if not warnings:
+            return
+        try:
+            with own_env(cursor_factory) as env:
+                env = env(context=dict(env.context, lang=self.env.lang))  # the user's words
+                records = env[self._name].search([
+                    ("connection_id", "=", connection.id),
+                    ("reference", "in", list(warnings))])
+                for record in records:
+                    text = "\n".join(warnings[record.reference])
+                    if record.warning == text:
+                        continue
+                    record.warning = text
+                    document = record.res_model in env and env[record.res_model].browse(
+                        record.res_id).exists()
+                    if document and hasattr(document, "message_post"):
+                        document.message_post(body=record._get_warning_message(text))
+        except Exception:  # informational: never let it hide the run's own outcome
+            _logger.exception("Warnings of %s could not be stored: %s", connection.target,
+                              warnings)
+        self.invalidate_model(["warning"])
+
+    def _get_warning_message(self, text):
+        """Chatter text of a warning of the record's target."""
+        self.ensure_one()
+        return _("%(package)s gave a warning on %(reference)s: %(warning)s",
+                 package=self.connection_id._get_package_name(), reference=self.reference,
+                 warning=text)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -314,10 +358,11 @@ class AccountingOutbox(models.Model):
             "params": {
                 "type": "warning",
                 "sticky": True,
-                "title": _("Queued for Exact Online"),
-                "message": _("The records are queued again but could not be sent now (%s). "
-                             "The scheduled run sends them as soon as Exact Online accepts "
-                             "calls again.", "; ".join(stopped)),
+                "title": _("Queued for %s", failed.connection_id[:1]._get_package_name()),
+                "message": _("The records are queued again but could not be sent now "
+                             "(%(reasons)s). The scheduled run sends them as soon as "
+                             "%(package)s accepts calls again.", reasons="; ".join(stopped),
+                             package=failed.connection_id[:1]._get_package_name()),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

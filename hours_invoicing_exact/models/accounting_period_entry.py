@@ -52,12 +52,14 @@ class PeriodBuild:
         self.mappings = []
         self.gl_guids = {}
         self.relation_guids = {}
+        #: ``{"account:analytic account": {"cost_centre", "cost_centre_dim"}}`` (Twinfield)
+        self.cost_centres = {}
         self.item_count = 0
 
 
 class AccountingPeriodEntry(models.Model):
     _name = "accounting.period.entry"
-    _description = "Memorial entry of a period (Exact Online)"
+    _description = "Memorial entry of a period"
     _inherit = ["mail.thread"]
     _order = "date_from desc, sequence desc, id desc"
     _rec_name = "reference"
@@ -76,9 +78,11 @@ class AccountingPeriodEntry(models.Model):
         [("regular", "Regular"), ("correction", "Correction")],
         required=True, default="regular", readonly=True,
     )
-    journal_code = fields.Char(string="Exact journal", readonly=True)
-    exact_year = fields.Integer(string="Exact year", readonly=True)
-    exact_period = fields.Integer(string="Exact period", readonly=True)
+    journal_code = fields.Char(
+        string="Journal in the package", readonly=True,
+        help="Exact Online: the memorial journal; Twinfield: the transaction type (MEMO).")
+    exact_year = fields.Integer(string="Financial year", readonly=True)
+    exact_period = fields.Integer(string="Financial period", readonly=True)
     line_ids = fields.One2many("accounting.period.entry.line", "entry_id", readonly=True)
     line_count = fields.Integer(compute="_compute_totals", store=True)
     total_debit = fields.Monetary(compute="_compute_totals", store=True)
@@ -99,7 +103,12 @@ class AccountingPeriodEntry(models.Model):
         ],
         compute="_compute_state", store=True, tracking=True,
     )
-    exact_entry_number = fields.Char(related="outbox_id.remote_number", store=True)
+    exact_entry_number = fields.Char(
+        string="Entry number", related="outbox_id.remote_number", store=True,
+        help="Number of the entry in the accounting package (Twinfield: transaction number).")
+    sync_warning = fields.Text(
+        string="Warning", related="outbox_id.warning",
+        help="What the accounting package warned about when it stored the entry.")
     exact_entry_id = fields.Char(related="outbox_id.remote_id")
     error = fields.Text(compute="_compute_state", store=True)
 
@@ -184,6 +193,7 @@ class AccountingPeriodEntry(models.Model):
                    COALESCE(aml.tax_line_id, aml.hie_base_tax_id) AS tax_id,
                    CASE WHEN aml.account_id = ANY(%(relation_accounts)s)
                         THEN aml.partner_id END AS partner_id,
+                   CASE WHEN %(cost_centres)s THEN aml.analytic_distribution END AS analytic,
                    SUM(aml.balance) AS balance,
                    COUNT(*) AS items,
                    COALESCE(MAX(aml.hie_base_tax_count), 0) AS max_taxes
@@ -195,16 +205,71 @@ class AccountingPeriodEntry(models.Model):
                     WHERE o.res_model = 'account.move' AND o.res_id = aml.move_id
                       AND o.kind = 'sales_entry' AND o.state != 'cancelled'
                       AND o.company_id = %(company)s)
-          GROUP BY 1, aml.account_id, aml.tax_line_id, aml.hie_base_tax_id, 5
+          GROUP BY 1, aml.account_id, aml.tax_line_id, aml.hie_base_tax_id, 5, 6
           ORDER BY 1, 2, 3, 4, 5
             """,
             unit="month" if kind == "month" else "day",
             relation_accounts=relation_accounts.ids or [0],
             company=company.id, journals=tuple(journals.ids), start=date_from, end=date_to,
+            cost_centres=self._uses_cost_centres(company),
         ))
+        rows = self.env.cr.dictfetchall()
+        if self._uses_cost_centres(company):
+            rows = self._split_by_cost_centre(rows)
         result = defaultdict(list)
-        for row in self.env.cr.dictfetchall():
+        for row in rows:
             result[row["period_start"]].append(row)
+        return result
+
+    @api.model
+    def _uses_cost_centres(self, company):
+        """Whether the memorial entries of ``company`` carry cost centres (Twinfield, with
+        the cost-centre dimension level set)."""
+        Connection = self.env["accounting.connection"]
+        return bool(company.hie_twf_cost_centre_dim) and \
+            Connection._get_company_target(company) == "twinfield"
+
+    @api.model
+    def _split_by_cost_centre(self, rows):
+        """Split the query rows by the analytic accounts of their analytic distribution
+        (``analytic_id``; ``False`` for the part without one). The parts of a row add up to
+        its balance to the cent: each is rounded and the cents left go to the largest."""
+        merged = {}
+        for row in rows:
+            base = (row["period_start"], row["account_id"], row["tax_role"], row["tax_id"],
+                    row["partner_id"])
+            balance = Decimal(str(row["balance"] or 0))
+            shares, rest = [], Decimal(1)
+            for key, percentage in (row.get("analytic") or {}).items():
+                ids = [int(part) for part in str(key).split(",") if part.strip().isdigit()]
+                if ids and percentage:
+                    share = Decimal(str(percentage)) / 100
+                    shares.append((ids[0], share))
+                    rest -= share
+            if rest or not shares:
+                shares.append((False, rest if shares else Decimal(1)))
+            group = merged.setdefault(base, {"row": row, "parts": defaultdict(Decimal),
+                                             "balance": Decimal(0), "items": 0,
+                                             "max_taxes": 0})
+            group["balance"] += balance
+            group["items"] += row["items"]
+            group["max_taxes"] = max(group["max_taxes"], row["max_taxes"] or 0)
+            for analytic_id, share in shares:
+                group["parts"][analytic_id] += balance * share
+        result = []
+        for group in merged.values():
+            parts = {key: value.quantize(journal.CENT) for key, value in group["parts"].items()}
+            rest = group["balance"].quantize(journal.CENT) - sum(parts.values(), ZERO)
+            largest = max(parts, key=lambda key: (abs(parts[key]), str(key)))
+            parts[largest] += rest
+            items = group["items"]
+            kept = {key: amount for key, amount in parts.items() if amount} or {
+                largest: parts[largest]}
+            for analytic_id, amount in sorted(kept.items(), key=lambda item: str(item[0])):
+                result.append(dict(group["row"], analytic=None, analytic_id=analytic_id,
+                                   balance=amount, items=items,
+                                   max_taxes=group["max_taxes"]))
+                items = 0  # the items count once, for the rounding tolerance
         return result
 
     @api.model
@@ -240,6 +305,7 @@ class AccountingPeriodEntry(models.Model):
         numbers locally and shows that the relation will be looked up when sending.
         """
         build = PeriodBuild(period)
+        build.connection_id = connection.id
         vat_mode = (company.hie_period_vat_mode or "vat_journal")
         accounts = self.env["account.account"].browse({r["account_id"] for r in rows})
         taxes = self.env["account.tax"].browse({r["tax_id"] for r in rows if r["tax_id"]})
@@ -270,18 +336,20 @@ class AccountingPeriodEntry(models.Model):
                                     "memorial entry.", tax.display_name)
                 pct = Decimal(str(tax.amount))
                 if percentages.setdefault(codes[tax.id], pct) != pct:
-                    build.error = _("Exact VAT code %(code)s is mapped from taxes with "
-                                    "different percentages.", code=codes[tax.id])
+                    build.error = _("VAT code %(code)s of %(package)s is mapped from taxes "
+                                    "with different percentages.", code=codes[tax.id],
+                                    package=connection._get_package_name())
         for partner in partners:
             try:
                 guid = known["partner"].get(partner.commercial_partner_id.id)
                 if not guid and create_relations:
                     guid = connection._get_period_relation(partner, run_cache)
                 elif not guid:
-                    connection._exact_partner_numbers(partner.commercial_partner_id)
+                    connection._check_partner_numbers(partner.commercial_partner_id)
                 build.relation_guids[str(partner.id)] = guid or False
                 build.mappings.append((_("Relation"), partner.display_name, guid or _(
-                    "not mapped yet: looked up (or created) in Exact Online when sent")))
+                    "not mapped yet: looked up (or created) in %s when sent",
+                    connection._get_package_name())))
             except UserError as exc:
                 build.missing.append(str(exc.args[0]))
                 build.relation_guids[str(partner.id)] = False
@@ -303,8 +371,15 @@ class AccountingPeriodEntry(models.Model):
                 tolerance[code] += Decimal("0.005") * row["items"]
             if code and row["tax_role"] == "base":  # the rounding of the entry line itself
                 tolerance[code] += Decimal("0.005")
+            gl_key = str(row["account_id"])
+            cost_centre = connection._twinfield_cost_centre(row.get("analytic_id")) \
+                if row.get("analytic_id") else {}
+            if cost_centre:  # a line of its own per cost centre: "account:analytic account"
+                gl_key = f"{row['account_id']}:{row['analytic_id']}"
+                build.gl_guids[gl_key] = build.gl_guids.get(str(row["account_id"]))
+                build.cost_centres[gl_key] = cost_centre
             journal_rows.append(journal.JournalRow(
-                gl_account=str(row["account_id"]),
+                gl_account=gl_key,
                 balance=_dec(row["balance"]),
                 account_type="receivable" if row["partner_id"] else "other",
                 vat_code=code,
@@ -354,12 +429,13 @@ class AccountingPeriodEntry(models.Model):
         of a month sent before a switch to per month count for the month)."""
         groups = self.env["accounting.period.entry.line"]._read_group(
             [("entry_id", "in", entries.ids)],
-            ["entry_id", "account_id", "vat_code", "partner_id"],
+            ["entry_id", "account_id", "analytic_id", "vat_code", "partner_id"],
             ["amount:sum", "vat_amount:sum"],
         )
         totals = defaultdict(dict)
-        for entry, account, vat_code, partner, amount, vat in groups:
-            key = journal.LineKey(str(account.id), vat_code or "", str(partner.id or "") if
+        for entry, account, analytic, vat_code, partner, amount, vat in groups:
+            gl_key = f"{account.id}:{analytic.id}" if analytic else str(account.id)
+            key = journal.LineKey(gl_key, vat_code or "", str(partner.id or "") if
                                   partner else "")
             start = journal.Period.containing(kind, entry.date_from).start if kind \
                 else entry.date_from
@@ -472,7 +548,9 @@ class AccountingPeriodEntry(models.Model):
         values["line_ids"] = [
             fields.Command.create({
                 "sequence": index,
-                "account_id": int(line.gl_account),
+                "account_id": int(line.gl_account.split(":")[0]),
+                "analytic_id": int(line.gl_account.split(":")[1]) if ":" in line.gl_account
+                else False,
                 "vat_code": line.vat_code or False,
                 "partner_id": int(line.relation) if line.relation else False,
                 "amount": float(line.amount),
@@ -509,8 +587,23 @@ class AccountingPeriodEntry(models.Model):
     @api.model
     def _prepare_payload_twinfield(self, result, build, header_ref, moved_to):
         """Outbox payload of a Twinfield memorial (``MEMO``) transaction."""
-        return journal_payload(result, build.gl_guids, build.relation_guids,
-                               code=result.header.journal)
+        connection = self.env["accounting.connection"].browse(build.connection_id)
+        gl_codes = dict(build.gl_guids)
+        for line in result.lines:  # a correction may carry a cost centre left since
+            if ":" in line.gl_account and not gl_codes.get(line.gl_account):
+                account_id = line.gl_account.split(":")[0]
+                gl_codes[line.gl_account] = gl_codes.get(account_id) or \
+                    connection._get_period_gl(self.env["account.account"].browse(
+                        int(account_id)))
+        payload = journal_payload(result, gl_codes, build.relation_guids,
+                                  code=result.header.journal)
+        # cost centres on the lines of their "account:analytic account" (same order)
+        for line, values in zip(result.lines, payload["lines"], strict=True):
+            if ":" in line.gl_account:
+                values.update(build.cost_centres.get(line.gl_account) or
+                              connection._twinfield_cost_centre(
+                                  int(line.gl_account.split(":")[1])))
+        return payload
 
     @api.model
     def _twinfield_open_period(self, company, connection, period, run_cache=None):
@@ -574,11 +667,14 @@ class AccountingPeriodEntry(models.Model):
         if outbox:
             self._send_outbox(outbox)
         for entry in self.filtered(lambda e: e.outbox_id):
+            package = entry.connection_id._get_package_name() if entry.connection_id \
+                else _("the accounting package")
             if entry.state == "sent":
-                entry.message_post(body=_("Sent to Exact Online as entry %s.",
-                                          entry.exact_entry_number))
+                entry.message_post(body=_("Sent to %(package)s as entry %(number)s.",
+                                          package=package, number=entry.exact_entry_number))
             elif entry.state == "error":
-                entry.message_post(body=_("Exact Online refused the entry: %s", entry.error))
+                entry.message_post(body=_("%(package)s refused the entry: %(error)s",
+                                          package=package, error=entry.error))
 
     def _send_outbox(self, outbox):
         """Run the exactly-once engine on ``outbox`` (the cron's engine and repository).
@@ -616,8 +712,6 @@ class AccountingPeriodEntry(models.Model):
             return self.browse()
         Connection = self.env["accounting.connection"]
         connection = Connection._get_for_company(company, Connection._get_company_target(company))
-        if not connection:
-            raise UserError(_("Company %s has no Exact Online connection.", company.name))
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_KEY, company.id])
         if not self.env.cr.fetchone()[0]:
             raise UserError(_("Another memorial entry run of %s is busy; nothing was done.",

@@ -18,6 +18,9 @@ class AccountingPeriodEntryLine(models.Model):
     account_id = fields.Many2one("account.account", string="Account", required=True)
     vat_code = fields.Char(string="VAT code")
     partner_id = fields.Many2one("res.partner", string="Relation")
+    analytic_id = fields.Many2one(
+        "account.analytic.account", string="Cost Centre Account",
+        help="Twinfield: the analytic account whose cost centre (KPL) the line carries.")
     amount = fields.Monetary(help="Positive = debit, negative = credit.")
     vat_amount = fields.Monetary(string="VAT", help="VAT Exact books on this line (Odoo's).")
     description = fields.Char()

@@ -4,7 +4,8 @@ from odoo import api, fields, models
 
 class AccountingReference(models.Model):
     """Reference data of the accounting package, cached so that mappings are checked
-    locally before any call: G/L accounts, VAT codes, journals and divisions."""
+    locally before any call: G/L accounts, VAT codes, journals, divisions, offices and
+    (Twinfield) cost centres."""
 
     _name = "accounting.reference"
     _description = "Accounting Package Reference Data"
@@ -21,6 +22,7 @@ class AccountingReference(models.Model):
             ("journal", "Journal"),
             ("division", "Division"),
             ("office", "Office"),
+            ("cost_centre", "Cost centre"),
         ],
         required=True,
     )

@@ -82,18 +82,68 @@ class ResCompany(models.Model):
         return self.hie_exact_connection_id
 
     # ------------------------------------------------------------------
+    # Accounting package of the company, and its Twinfield connection
+    # ------------------------------------------------------------------
+    hie_accounting_target = fields.Selection(
+        [("exact", "Exact Online"), ("twinfield", "Twinfield")],
+        string="Accounting Package",
+        help="Where the books of this company are kept: invoices and memorial entries go "
+        "there. Empty: the package of the company's first connection (Exact Online without "
+        "one).",
+    )
+    hie_twf_connection_id = fields.Many2one(
+        "accounting.connection", string="Twinfield Connection",
+        compute="_compute_twf_connection_id",
+    )
+    hie_twf_cost_centre_dim = fields.Selection(
+        [("dim2", "Dimension 2"), ("dim3", "Dimension 3")],
+        string="Twinfield Cost Centre Level",
+        help="The dimension level of Twinfield's detail lines that holds cost centres (KPL) "
+        "in this administration (dimension 2 in most, dimension 3 in some). Empty: no cost "
+        "centres are sent. Map analytic accounts to cost centres on the Twinfield connection.",
+    )
+    hie_period_twf_journal_code = fields.Char(
+        string="Twinfield memorial transaction type", default="MEMO",
+        help="Code of the journal (memorial) transaction type in Twinfield.",
+    )
+
+    def _compute_twf_connection_id(self):
+        connections = self.env["accounting.connection"].sudo().search(
+            [("company_id", "in", self.ids), ("target", "=", "twinfield")]
+        )
+        for company in self:
+            company.hie_twf_connection_id = connections.filtered(
+                lambda c, company=company: c.company_id == company
+            )[:1]
+
+    def _twf_ensure_connection(self):
+        self.ensure_one()
+        if not self.hie_twf_connection_id:
+            self.env["accounting.connection"].sudo().create(
+                {"company_id": self.id, "target": "twinfield"})
+            self.invalidate_recordset(["hie_twf_connection_id"])
+        return self.hie_twf_connection_id
+
+    def _hie_get_connection(self):
+        """The connection (of any target) that syncs this company, if any."""
+        self.ensure_one()
+        target = self.env["accounting.connection"]._get_company_target(self)
+        return self.hie_twf_connection_id if target == "twinfield" \
+            else self.hie_exact_connection_id
+
+    # ------------------------------------------------------------------
     # Sync mode: sales entries per document, or memorial entries per day / month
     # ------------------------------------------------------------------
     hie_period_sync_mode = fields.Selection(
         PERIOD_SYNC_MODES,
-        string="Exact sync mode",
+        string="Sync mode",
         default="document",
         help="Per document: every customer invoice and credit note of the synced sales "
-        "journals (Exact Online connection) as a sales entry. Per day / per month: one "
-        "memorial entry per period with all movements of the journals in memorial entries, "
-        "leaving out invoices already sent as sales entries. Manual: memorial entries are only "
-        "sent from the preview. Switching back to per document queues the invoices no "
-        "memorial entry carries yet as sales entries.",
+        "journals (Exact Online or Twinfield connection) as a sales entry. Per day / per "
+        "month: one memorial entry per period with all movements of the journals in "
+        "memorial entries, leaving out invoices already sent as sales entries. Manual: "
+        "memorial entries are only sent from the preview. Switching back to per document "
+        "queues the invoices no memorial entry carries yet as sales entries.",
     )
     hie_period_sync_journal_ids = fields.Many2many(
         "account.journal",
@@ -103,8 +153,8 @@ class ResCompany(models.Model):
         string="Journals in memorial entries",
         domain="[('company_id', '=', id)]",
         help="Per day, per month and manual mode: the posted items of these journals go in "
-        "the memorial entries. Per document mode uses the synced sales journals of the Exact "
-        "Online connection instead.",
+        "the memorial entries. Per document mode uses the synced sales journals of the "
+        "connection instead.",
     )
     hie_period_exact_journal_code = fields.Char(
         string="Exact memorial journal", default="90",
@@ -167,9 +217,7 @@ class ResCompany(models.Model):
         """
         Entry = self.env["accounting.period.entry"].sudo()
         for company in self:
-            # the connection the company syncs with, Exact Online or Twinfield
-            connection = self.env["accounting.connection"].sudo().search(
-                [("company_id", "=", company.id)], limit=1, order="id")
+            connection = company._hie_get_connection()
             if not connection:
                 continue
             active = Entry.search([("company_id", "=", company.id),

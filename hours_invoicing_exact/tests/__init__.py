@@ -42,6 +42,8 @@ from . import (
     test_twinfield_faults,
     test_twinfield_once,
     test_twinfield_period,
+    test_twinfield_records,
+    test_twinfield_settings,
     test_twinfield_sync,
     test_twinfield_workers,
     test_ui,

@@ -34,6 +34,8 @@ class TwinfieldServerMixin:
             server.statuses.clear()
             server._window.clear()
             server.dimensions = copy.deepcopy(self.twf_seed)
+            server.pending_warnings.clear()
+            server.cost_centre_dim = "dim2"
             for key in list(server.periods):
                 server.periods[key] = True
 

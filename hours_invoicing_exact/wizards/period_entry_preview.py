@@ -79,9 +79,11 @@ class PeriodEntryPreview(models.TransientModel):
         names = {
             str(a.id): a.display_name
             for a in self.env["account.account"].browse(
-                {int(k) for k in build.gl_guids}
+                {int(k.split(":")[0]) for k in build.gl_guids}
             ).with_company(self.company_id)
         }
+        for key, cost_centre in build.cost_centres.items():  # "account:analytic account"
+            names[key] = f"{names.get(key.split(':')[0], key)} / {cost_centre['cost_centre']}"
         partners = {
             str(p.id): p.display_name
             for p in self.env["res.partner"].browse({int(k) for k in build.relation_guids})
@@ -139,7 +141,8 @@ class PeriodEntryPreview(models.TransientModel):
             self.company_id, [self._period()]
         )
         if not entries:
-            raise UserError(_("Nothing to send: Exact already has this period's movements."))
+            raise UserError(_("Nothing to send: the accounting package already has this "
+                              "period's movements."))
         return {
             "type": "ir.actions.act_window",
             "res_model": "accounting.period.entry",

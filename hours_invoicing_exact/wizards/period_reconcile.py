@@ -77,14 +77,14 @@ class PeriodReconcile(models.TransientModel):
                 raise UserError(build.error)
             figures = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
             for line in build.entry.lines:
-                key = (int(line.gl_account), line.vat_code or "")
+                key = (int(line.gl_account.split(":")[0]), line.vat_code or "")
                 figures[key][0] += float(line.amount)
                 figures[key][1] += float(line.vat_amount or 0)
             active = Entry._active_entries(company, period.kind, period.start, period.start)
             for key, (amount, vat) in Entry._sent_totals(active, period.kind).get(
                     period.start, {}).items():
-                figures[(int(key.gl_account), key.vat_code)][2] += float(amount)
-                figures[(int(key.gl_account), key.vat_code)][3] += float(vat)
+                figures[(int(key.gl_account.split(":")[0]), key.vat_code)][2] += float(amount)
+                figures[(int(key.gl_account.split(":")[0]), key.vat_code)][3] += float(vat)
             wizard.write({
                 "computed": True,
                 "exact_checked": False,

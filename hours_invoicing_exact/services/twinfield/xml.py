@@ -296,6 +296,7 @@ def journal_transaction(
          "lines": [{"gl_account": "8000", "amount": "-1000.00",   # signed: + debit
                     "vat_code": "VH", "vat_amount": "-210.00",    # Odoo's VAT, same sign
                     "relation": "1000",                           # dim2 on control accounts
+                    "cost_centre": "100", "cost_centre_dim": "dim2",  # optional (B6)
                     "invoice_number": "INV/2024/0001",            # matching (optional)
                     "description": "..."}]}
 
@@ -345,6 +346,15 @@ def journal_transaction(
         _sub(detail, "dim1", code_text(line["gl_account"]))
         if line.get("relation"):
             _sub(detail, "dim2", code_text(line["relation"]))
+        if line.get("cost_centre"):  # B6: dim2 or dim3, the office's setting
+            level = line.get("cost_centre_dim") or "dim2"
+            if level == "dim2" and line.get("relation"):
+                raise TwinfieldError(
+                    f"Memorial entry {entry['reference']}: a line of customer "
+                    f"{line['relation']} cannot carry cost centre {line['cost_centre']} on "
+                    "dimension 2."
+                )
+            _sub(detail, level, code_text(line["cost_centre"]))
         _sub(detail, "debitcredit", side(line["amount"], "debit"))
         _sub(detail, "value", amount_text(line["amount"]))
         _sub(detail, "description", line.get("description") or entry["reference"])
