@@ -43,6 +43,7 @@
         "data/hie_invoicing_cron.xml",
         "security/exact_security.xml",
         "data/exact_cron.xml",
+        "data/payment_status_cron.xml",
         "views/accounting_connection_views.xml",
         "views/accounting_outbox_views.xml",
         "views/account_move_sync_views.xml",

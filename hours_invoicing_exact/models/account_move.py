@@ -143,6 +143,55 @@ class AccountMove(models.Model):
         compute="_compute_exact_outbox",
     )
 
+    # ------------------------------------------------------------------
+    # Payment status read back from the accounting package (information only)
+    # ------------------------------------------------------------------
+    hie_payment_status = fields.Selection(
+        [("open", "Open"), ("partial", "Partly paid"), ("paid", "Paid")],
+        string="Status in Accounting Package", readonly=True, copy=False, index=True,
+        help="Read from Exact Online or Twinfield by a scheduled action; no payment is "
+        "booked in Odoo.",
+    )
+    hie_payment_open_amount = fields.Monetary(
+        string="Open in Accounting Package", readonly=True, copy=False,
+        currency_field="currency_id",
+    )
+    hie_payment_read_at = fields.Datetime(
+        string="Payment Status Read At", readonly=True, copy=False)
+    hie_payment_status_text = fields.Char(
+        string="Accounting Package Status", compute="_compute_hie_payment_status_text")
+    hie_payment_read_warning = fields.Char(
+        string="Payment Status Warning", compute="_compute_hie_payment_status_text")
+
+    @api.depends("hie_payment_status", "hie_payment_read_at")
+    def _compute_hie_payment_status_text(self):
+        targets = {"exact": _("Exact Online"), "twinfield": _("Twinfield")}
+        for move in self:
+            connection = move.sudo().hie_exact_outbox_id.connection_id
+            package = targets.get(connection.target, "")
+            move.hie_payment_status_text = {
+                "open": _("Open in %s", package),
+                "partial": _("Partly paid in %s", package),
+                "paid": _("Paid in %s", package),
+            }.get(move.hie_payment_status, False)
+            failed = connection.payment_read_failed_at
+            if failed and (not move.hie_payment_read_at or failed >= move.hie_payment_read_at):
+                move.hie_payment_read_warning = _(
+                    "The last read from %(package)s failed (%(error)s); the status shown is "
+                    "the last known one.", package=package,
+                    error=connection.payment_read_error or "")
+            else:
+                move.hie_payment_read_warning = False
+
+    def _hie_is_open_for_reminders(self):
+        """The invoices of ``self`` that are still open: in the accounting package when the
+        status was read from it (a synced invoice is paid there, not in Odoo), else in Odoo."""
+        return self.filtered(
+            lambda move: move.hie_payment_status in ("open", "partial")
+            if move.hie_payment_status
+            else move.payment_state in ("not_paid", "partial")
+        )
+
     def _compute_exact_outbox(self):
         records = self.env["accounting.outbox"].sudo().search(
             [("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids)], order="id"

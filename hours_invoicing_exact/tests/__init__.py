@@ -31,6 +31,7 @@ from . import (
     test_period_concurrency,
     test_period_crash,
     test_period_entry,
+    test_payment_status,
     test_period_preview,
     test_post_calculation,
     test_project_close,
