@@ -11,12 +11,12 @@ from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_date
 
+from ..services import payment_status
 from ..services.exact import relations
 from ..services.exact.client import ExactClient, chunks
 from ..services.exact.clock import SystemClock
 from ..services.exact.oauth import EXACT_HOSTS, OAuthClient, TokenManager
 from ..services.exact.periods import ClosedPeriod, ExactPeriods, NoFinancialPeriod
-from ..services import payment_status
 from ..services.outbox import ReconnectNeeded, SyncError
 from ..services.twinfield.client import TwinfieldClient
 from ..services.twinfield.credits import CreditBudget, limit_for
