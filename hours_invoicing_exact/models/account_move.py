@@ -3,6 +3,7 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 
 OUTBOX_MODEL = "account.move"
 
@@ -183,12 +184,76 @@ class AccountMove(models.Model):
             else:
                 move.hie_payment_read_warning = False
 
+    hie_reminder_level = fields.Integer(
+        string="Reminder Level", compute="_compute_hie_reminder_level", store=True,
+        help="Highest payment reminder level sent for this invoice (0: none yet).")
+    hie_reminder_level_id = fields.Many2one(
+        "credit.control.policy.level", string="Last Reminder",
+        compute="_compute_hie_reminder_level", store=True)
+    hie_open_amount = fields.Monetary(
+        string="Open Amount", compute="_compute_hie_open_amount", store=True,
+        currency_field="currency_id",
+        help="Open in the accounting package when the status is read from there, else in Odoo.")
+    hie_is_overdue_open = fields.Boolean(
+        string="Overdue and Open", compute="_compute_hie_is_overdue_open",
+        search="_search_hie_is_overdue_open")
+
+    @api.depends("credit_control_line_ids.state", "credit_control_line_ids.level")
+    def _compute_hie_reminder_level(self):
+        for move in self:
+            sent = move.credit_control_line_ids.filtered(
+                lambda line: line.state in ("queued", "sent"))
+            last = sent.sorted(lambda line: (line.level, line.id))[-1:]
+            move.hie_reminder_level = last.level or 0
+            move.hie_reminder_level_id = last.policy_level_id
+
+    @api.depends("amount_residual", "hie_payment_status", "hie_payment_open_amount")
+    def _compute_hie_open_amount(self):
+        # also set by accounting.connection._apply_payment_status in its set-based UPDATE
+        for move in self:
+            move.hie_open_amount = (move.hie_payment_open_amount if move.hie_payment_status
+                                    else abs(move.amount_residual))
+
+    def _hie_open_domain(self):
+        """Domain of the invoices still open: in the accounting package when the status was
+        read from there, else in Odoo."""
+        return [
+            "|",
+            ("hie_payment_status", "in", ("open", "partial")),
+            "&", ("hie_payment_status", "=", False),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ]
+
+    def _compute_hie_is_overdue_open(self):
+        today = fields.Date.context_today(self)
+        open_moves = self._hie_is_open_for_reminders()
+        for move in self:
+            move.hie_is_overdue_open = (
+                move in open_moves and move.move_type == "out_invoice"
+                and bool(move.invoice_date_due) and move.invoice_date_due < today)
+
+    def _search_hie_is_overdue_open(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on overdue invoices."))
+        domain = [
+            ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("invoice_date_due", "<", fields.Date.context_today(self)),
+            *self._hie_open_domain(),
+        ]
+        return domain if (operator == "=") == value else [
+            "!", *expression.normalize_domain(domain)]
+
     def _hie_is_open_for_reminders(self):
         """The invoices of ``self`` that are still open: in the accounting package when the
-        status was read from it (a synced invoice is paid there, not in Odoo), else in Odoo."""
+        status was read from it (a synced invoice is paid there, not in Odoo: until its
+        status is read, it gets no reminder), else in Odoo."""
+        synced = set(self.env["accounting.outbox"].sudo().search([
+            ("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids),
+            ("state", "=", "sent"),
+        ]).mapped("res_id"))
         return self.filtered(
             lambda move: move.hie_payment_status in ("open", "partial")
-            if move.hie_payment_status
+            if move.hie_payment_status or move.id in synced
             else move.payment_state in ("not_paid", "partial")
         )
 

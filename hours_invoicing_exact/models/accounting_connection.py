@@ -1206,12 +1206,13 @@ class AccountingConnection(models.Model):
                 f"""
                 UPDATE account_move m
                    SET hie_payment_status = v.status, hie_payment_open_amount = v.open_amount,
-                       hie_payment_read_at = %s
+                       hie_open_amount = v.open_amount, hie_payment_read_at = %s
                   FROM (VALUES {values}) AS v(id, status, open_amount)
                  WHERE m.id = v.id
                 """,  # noqa: S608 - only placeholders are formatted in
                 [read_at, *params],
             )
         self.env["account.move"].invalidate_model(
-            ["hie_payment_status", "hie_payment_open_amount", "hie_payment_read_at"])
+            ["hie_payment_status", "hie_payment_open_amount", "hie_open_amount",
+             "hie_payment_read_at"])
         return rows

@@ -27,6 +27,7 @@ from . import (
     test_link_invoice,
     test_locking,
     test_multi_company,
+    test_payment_reminders,
     test_payment_status,
     test_period_close,
     test_period_concurrency,
