@@ -768,8 +768,9 @@ class ExactServer:
             "generaljournalentry/GeneralJournalEntries": self.general_journal_entries,
             "generaljournalentry/GeneralJournalEntryLines": self.general_journal_entry_lines,
             "read/financial/JournalStatusByFinancialPeriod": self.journal_status,
-            "read/financial/ReceivablesList": self._receivables(),
         }.get(resource)
+        if resource == "read/financial/ReceivablesList":
+            store = self._receivables()
         if store is None:
             raise KeyError(resource)
         return [row for row in store if str(row["Division"]) == division]
