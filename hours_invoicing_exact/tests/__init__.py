@@ -39,6 +39,7 @@ from . import (
     test_rate_agreements,
     test_security,
     test_tour_invoicing,
+    test_tour_reminders,
     test_tour_project,
     test_twinfield_connect,
     test_twinfield_period,

@@ -26,6 +26,9 @@ class ReminderMixin:
     @classmethod
     def setup_reminders(cls):
         cls.env["res.lang"]._activate_lang("nl_NL")
+        # the addon's Dutch terms (mail template, level texts) as when Dutch is installed
+        cls.env["ir.module.module"].search(
+            [("name", "=", "hours_invoicing_exact")])._update_translations("nl_NL")
         cls.receivable = cls.env["res.partner"].with_company(
             cls.company).new({}).property_account_receivable_id
         template = cls.env.ref("hours_invoicing_exact.mail_template_payment_reminder")
@@ -190,6 +193,8 @@ class TestPaymentReminders(ReminderMixin, TransactionCase):
         mail = mails.filtered(lambda m: m.recipient_ids == self.klant_nl)
         self.assertIn(WIK_NL, mail.body_html)
         self.assertNotIn(WIK_EN, mail.body_html)
+        self.assertIn("Beste Bouwbedrijf Jansen BV", mail.body_html)  # template in Dutch
+        self.assertIn("betalingsherinnering", mail.subject)
         self.assertEqual(len(self.sms.sent), 1)
         self.assertEqual(self.sms.sent[0]["number"], "+31612345678")
         self.assertIn("2 facturen", self.sms.sent[0]["content"])
@@ -209,6 +214,18 @@ class TestPaymentReminders(ReminderMixin, TransactionCase):
                   for g in groups}
         self.assertEqual(by_key, {(self.klant_nl.id, 3): 363.0, (self.klant_en.id, 2): 60.5})
 
+    def test_standard_policy_in_dutch_and_english(self):
+        policy = self.env["credit.control.policy"]._hie_create_standard_policy(self.company)
+        self.assertEqual(self.company.credit_policy_id, policy)
+        levels = policy.level_ids.sorted("level")
+        self.assertEqual(levels.mapped("delay_days"), [7, 21, 35])
+        self.assertEqual(levels.mapped("hie_collection_costs"), [False, False, True])
+        self.assertEqual(levels[0].name, "Friendly reminder")
+        self.assertEqual(levels[0].with_context(lang="nl_NL").name, "Vriendelijke herinnering")
+        self.assertIn("wettelijke vergoeding voor incassokosten",
+                      levels[2].with_context(lang="nl_NL")._hie_default_collection_costs_text())
+        self.assertEqual(policy.account_ids, self.receivable)
+
     def test_english_customer_gets_english_texts(self):
         self.invoice(self.klant_en, "2025-01-01")
         self.run_reminders("2025-01-08")
@@ -218,6 +235,7 @@ class TestPaymentReminders(ReminderMixin, TransactionCase):
             run = self.run_reminders("2025-02-05")
         mail = self.reminder_mails(run)
         self.assertIn(WIK_EN, mail.body_html)
+        self.assertIn("Dear Acme Ltd", mail.body_html)
         self.assertFalse(self.sms.sent)
         sms = self.env["sms.sms"].sudo().search([("number", "=", "06 1234")])
         self.assertEqual(sms.state, "error")
