@@ -251,11 +251,34 @@ class AccountMove(models.Model):
             ("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids),
             ("state", "=", "sent"),
         ]).mapped("res_id"))
+        # in a memorial-entry mode the package holds the period's totals, not the invoice:
+        # whether it is paid there cannot be read, so it gets no automatic reminder
+        synced |= set(self._hie_in_memorial_sync().ids)
         return self.filtered(
             lambda move: move.hie_payment_status in ("open", "partial")
             if move.hie_payment_status or move.id in synced
             else move.payment_state in ("not_paid", "partial")
         )
+
+    def _hie_in_memorial_sync(self):
+        """The invoices of ``self`` that reach the accounting package inside memorial entries
+        (company in a per-day / per-month / manual mode, journal in its memorial journals,
+        on or after the connection's sync start date)."""
+        result = self.browse()
+        connections = self.env["accounting.connection"].sudo().search(
+            [("company_id", "in", self.company_id.ids)])
+        for company in self.company_id.filtered(
+                lambda c: c.hie_period_sync_mode not in ("document", False)):
+            own = connections.filtered(lambda c, company=company: c.company_id == company)
+            if not own:
+                continue
+            starts = [c.sync_start_date for c in own if c.sync_start_date]
+            start = min(starts) if starts else False
+            result |= self.filtered(
+                lambda m, c=company, s=start: m.company_id == c
+                and m.journal_id in c.hie_period_sync_journal_ids
+                and (not s or m.date >= s))
+        return result
 
     def _compute_exact_outbox(self):
         records = self.env["accounting.outbox"].sudo().search(

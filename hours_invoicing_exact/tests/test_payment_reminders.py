@@ -214,6 +214,21 @@ class TestPaymentReminders(ReminderMixin, TransactionCase):
                   for g in groups}
         self.assertEqual(by_key, {(self.klant_nl.id, 3): 363.0, (self.klant_en.id, 2): 60.5})
 
+    def test_memorial_mode_invoice_gets_no_reminder(self):
+        """Per-month memorial entries carry period totals: whether an invoice is paid in the
+        package cannot be read, so it is never reminded automatically."""
+        invoice = self.invoice(self.klant_en, "2025-01-01")
+        journal = invoice.journal_id
+        self.assertEqual(invoice._hie_is_open_for_reminders(), invoice)
+        self.company.write({"hie_period_sync_mode": "month",
+                            "hie_period_sync_journal_ids": [Command.set(journal.ids)]})
+        self.assertEqual(invoice._hie_is_open_for_reminders(), invoice)  # no connection
+        self.env["accounting.connection"].create({"company_id": self.company.id,
+                                                  "sync_start_date": "2024-01-01"})
+        self.assertFalse(invoice._hie_is_open_for_reminders())
+        run = self.run_reminders("2025-01-10", send=False)
+        self.assertNotIn(invoice, run.line_ids.invoice_id)
+
     def test_standard_policy_in_dutch_and_english(self):
         policy = self.env["credit.control.policy"]._hie_create_standard_policy(self.company)
         self.assertEqual(self.company.credit_policy_id, policy)
