@@ -174,3 +174,73 @@ def test_twinfield_unknown_finder_type_is_an_error(twf_server, twf_client):
 
 def test_exact_server_constant_page_size():
     assert es.PAGE_SIZE == 60
+
+
+# -- seeded random walks: the status read always equals what the package holds ----------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_random_walk(server, client, seed):
+    import random
+
+    rng = random.Random(seed)
+    adapter = ExactSalesEntryAdapter(client)
+    totals, paid, posted = {}, {}, 0
+    for _step in range(40):
+        action = rng.choice(["post", "post", "pay_part", "pay_all", "read"])
+        if action == "post" or not totals:
+            posted += 1
+            payload = exact_invoice(posted, credit_note=rng.random() < 0.15)
+            adapter.post(payload)
+            entry = server.sales_entries[-1]
+            totals[payload["number"]] = D(str(abs(entry["AmountFC"]))).quantize(D("0.01"))
+            paid[payload["number"]] = D(0)
+        elif action in ("pay_part", "pay_all"):
+            reference = rng.choice(sorted(totals))
+            still = totals[reference] - paid[reference]
+            if still <= 0:
+                continue
+            amount = still if action == "pay_all" else min(
+                still, D(rng.randint(1, 5000)) / 100)
+            server.pay(reference, float(amount))
+            paid[reference] += amount
+        else:
+            result = ps.statuses(totals, ps.exact_open_items(client))
+            for reference, total in totals.items():
+                still = total - paid[reference]
+                expected = ps.PAID if still == 0 else ps.OPEN if still == total else ps.PARTIAL
+                assert result[reference] == (expected, still), (seed, reference)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_twinfield_random_walk(twf_server, twf_client, seed):
+    import random
+
+    rng = random.Random(seed)
+    twf_server.credits_per_minute = 10_000
+    twf_client.budget.limit = 10_000
+    adapter = TwinfieldSalesAdapter(twf_client)
+    totals, paid, posted = {}, {}, 0
+    for _step in range(30):
+        action = rng.choice(["post", "pay_part", "pay_all", "read"])
+        if action == "post" or not totals:
+            posted += 1
+            payload = twf_invoice(posted)
+            assert isinstance(adapter.post_batch([payload])[0], tuple)
+            totals[payload["number"]] = twf_server._invoice_total(ts.OFFICE, payload["number"])
+            paid[payload["number"]] = D(0)
+        elif action in ("pay_part", "pay_all"):
+            reference = rng.choice(sorted(totals))
+            still = totals[reference] - paid[reference]
+            if still <= 0:
+                continue
+            amount = still if action == "pay_all" else min(still, D(rng.randint(1, 5000)) / 100)
+            twf_server.pay(reference, amount)
+            paid[reference] += amount
+        else:
+            items = ps.twinfield_open_items(twf_client, page_size=rng.choice([1, 2, 100]))
+            result = ps.statuses(totals, items)
+            for reference, total in totals.items():
+                still = total - paid[reference]
+                expected = ps.PAID if still == 0 else ps.OPEN if still == total else ps.PARTIAL
+                assert result[reference] == (expected, still), (seed, reference)
