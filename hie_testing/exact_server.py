@@ -72,6 +72,9 @@ AUTHORIZATION_CODE_LIFETIME = 180
 #: Entities whose GET needs ``$select`` (or ``$top=1``), as Exact demands for some
 #: (accounting-apis.md A4 "Transport conventions", row ``$select``).
 SELECT_REQUIRED = {
+    # A4 "``$select``": "Always send ``$select``"; the receivables report (A7) is a read-only
+    # report endpoint like the bulk ones, which require it
+    "read/financial/ReceivablesList",
     "salesentry/SalesEntries",
     "generaljournalentry/GeneralJournalEntries",
     "generaljournalentry/GeneralJournalEntryLines",
@@ -766,9 +769,55 @@ class ExactServer:
             "generaljournalentry/GeneralJournalEntryLines": self.general_journal_entry_lines,
             "read/financial/JournalStatusByFinancialPeriod": self.journal_status,
         }.get(resource)
+        if resource == "read/financial/ReceivablesList":
+            store = self._receivables()
         if store is None:
             raise KeyError(resource)
         return [row for row in store if str(row["Division"]) == division]
+
+    def pay(self, your_ref: str, amount: float | None = None,
+            division: int = DEFAULT_DIVISION) -> None:
+        """Register a payment in Exact (as a matched bank line would): ``amount`` (``None`` =
+        all that is open) of the sales entry whose ``YourRef`` is ``your_ref``."""
+        with self._lock:
+            entry = next(row for row in self.sales_entries
+                         if row["YourRef"] == your_ref and row["Division"] == division)
+            paid = entry.get("_paid", 0.0)
+            entry["_paid"] = round(
+                abs(entry["AmountFC"]) if amount is None else paid + float(amount), 2)
+
+    def _receivables(self) -> list[dict]:
+        """A7: ``read/financial/ReceivablesList`` lists the open (unpaid) items with
+        ``InvoiceNumber``, ``EntryNumber``, ``YourRef``, ``Amount``, ``DueDate``: every sales
+        entry with an amount still open (a credit note's amount negative, A4 SalesEntries);
+        a settled one is no longer listed (A7, inference)."""
+        rows = []
+        for entry in self.sales_entries:
+            total = abs(entry["AmountFC"])
+            still = round(total - entry.get("_paid", 0.0), 2)
+            if still == 0:
+                continue
+            sign = -1 if entry["Type"] == 21 else 1
+            account = next((row for row in self.accounts
+                            if str(row["ID"]).lower() == entry["Customer"]), {})
+            rows.append({
+                "Division": entry["Division"],
+                "HID": len(rows) + 1,
+                "AccountId": entry["Customer"],
+                "AccountCode": account.get("Code"),
+                "AccountName": account.get("Name"),
+                "Amount": sign * still,
+                "AmountInTransit": 0.0,
+                "CurrencyCode": entry["Currency"],
+                "Description": entry["Description"],
+                "DueDate": entry.get("_due") or entry["EntryDate"],
+                "EntryNumber": entry["EntryNumber"],
+                "InvoiceDate": entry["EntryDate"],
+                "InvoiceNumber": entry["EntryNumber"],
+                "JournalCode": entry["Journal"],
+                "YourRef": entry["YourRef"],
+            })
+        return rows
 
     def _get(self, path: str, division: str, resource: str, query: dict) -> _Response:
         try:
@@ -951,6 +1000,8 @@ class ExactServer:
             "AmountFC": round(amount, 2),
             "VATAmountFC": round(vat_amount, 2),
             "Status": 20,
+            "_due": exact_date(_parse_date(values["DueDate"], self.clock.now()))
+            if values.get("DueDate") else None,
             "SalesEntryLines": {
                 "__deferred": {
                     "uri": f"{self.base_url}/api/v1/{division}/"

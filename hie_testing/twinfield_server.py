@@ -60,6 +60,11 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 AUTH_PREFIX = "/auth/authentication/connect"
 CLUSTER_PREFIX = "/cluster-nl1"
 ORGANISATION = "ORG-HIE"
+#: B2 Finder: rows per Search page at most (the real maximum is not in the reference)
+FINDER_MAX_ROWS = 100
+#: columns of an IVT row: this project's rendering of B2's "open invoices" (UNCONFIRMED)
+IVT_COLUMNS = ("invoicenumber", "customer", "date", "duedate", "value", "openvalue", "code",
+               "number")
 OFFICE = "NLA000001"
 CUSTOMER = "1000"
 SECOND_CUSTOMER = "1001"
@@ -162,6 +167,8 @@ class TwinfieldServer:
         #: ``(office, "YYYY/PP") -> open``
         self.periods: dict[tuple[str, str], bool] = {}
         self.transactions: list[dict] = []
+        #: ``(office, invoicenumber) -> amount paid`` (see :meth:`pay`)
+        self.payments: dict[tuple[str, str], Decimal] = {}
         self.calls: collections.Counter = collections.Counter()
         self.statuses: collections.Counter = collections.Counter()
         self.credits_used = 0
@@ -320,6 +327,8 @@ class TwinfieldServer:
         """``"write"``, ``"read"``, ``"token"``, or ``"other"`` (for fault matching)."""
         if path.startswith(AUTH_PREFIX + "/token"):
             return "token"
+        if method == "POST" and path == CLUSTER_PREFIX + "/webservices/finder.asmx":
+            return "read"  # B4: a Search is a query
         if method == "POST" and path.startswith(CLUSTER_PREFIX):
             match = re.search(rb"<(?:\w+:)?xmlRequest>\s*&lt;(\w+)", body)
             if match:
@@ -348,6 +357,8 @@ class TwinfieldServer:
                 return self._token(headers, dict(parse_qsl(body.decode("utf-8"))))
             if path == AUTH_PREFIX + "/accesstokenvalidation" and method == "GET":
                 return self._validation(headers, query)
+            if path == CLUSTER_PREFIX + "/webservices/finder.asmx" and method == "POST":
+                return self._finder(headers, body)
             if path == CLUSTER_PREFIX + "/webservices/processxml.asmx":
                 if method == "GET" and "wsdl" in {key.lower() for key in query}:
                     return self._wsdl()
@@ -461,6 +472,24 @@ class TwinfieldServer:
         action = (headers.get("SOAPAction") or "").strip('"')
         if action != TWF + "ProcessXmlString":  # B6: ProcessXmlCompressed is retired
             raise _Refused(500, f"Unsupported SOAP action {action!r}.")
+        envelope, token, office, no_office = self._soap_header(body)
+        xml_request = envelope.findtext(f"{{{SOAP_ENV}}}Body/{{{TWF}}}ProcessXmlString/"
+                                        f"{{{TWF}}}xmlRequest")
+        if xml_request is None:
+            raise _Refused(500, "xmlRequest is missing.")
+        if no_office:
+            lists_offices = re.sub(r"\s", "", xml_request) == "<list><type>offices</type></list>"
+            if not lists_offices:
+                raise _Refused(500, COMPANY_MISSING)
+            return xml_request, token, ""
+        if office not in self.offices:
+            # an office code of the organisation, nothing else (no source lets the
+            # organisation code stand for an office, not even to list the offices)
+            raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
+        return xml_request, token, office
+
+    def _soap_header(self, body: bytes):
+        """Check the envelope and its header (B1, B6); return (envelope, token, office, no_office: no CompanyCode at all)."""
         envelope = _parse(body)
         if envelope is None or envelope.tag != f"{{{SOAP_ENV}}}Envelope":
             raise _Refused(400)
@@ -474,35 +503,130 @@ class TwinfieldServer:
         token = self._access_tokens.get(access)
         if token is None or token["expires_at"] <= self.clock.now():  # B1: header errors
             raise _Refused(500, TOKEN_INVALID)
-        xml_request = envelope.findtext(f"{{{SOAP_ENV}}}Body/{{{TWF}}}ProcessXmlString/"
-                                        f"{{{TWF}}}xmlRequest")
-        if xml_request is None:
-            raise _Refused(500, "xmlRequest is missing.")
         code_node = header.find(f"{{{TWF}}}CompanyCode")
         office = (code_node.text or "").strip() if code_node is not None else ""
-        if code_node is None and company_id.get(f"{{{XSI}}}nil") == "true":
-            # B2: the offices of the organisation are listed with a header carrying the
-            # access token alone, before any office is known (the official sample's
-            # GetCompanies: Twinfield/TwinfieldIntegrationSamples
-            # OAuthExampleApplication/ProcessXmlService.cs and ExtendedApiExampleApp
-            # OrganizationService.cs, company code null; php-twinfield leaves CompanyCode
-            # out without an office). Every other request needs its office (B1).
-            lists_offices = re.sub(r"\s", "", xml_request) == "<list><type>offices</type></list>"
-            if not lists_offices:
-                raise _Refused(500, COMPANY_MISSING)
-            return xml_request, token, ""
-        if not office and company_id.get(f"{{{XSI}}}nil") == "true":
+        # B2: the offices of the organisation are listed with a header carrying the access
+        # token alone, before any office is known (the official sample's GetCompanies:
+        # Twinfield/TwinfieldIntegrationSamples OAuthExampleApplication/ProcessXmlService.cs
+        # and ExtendedApiExampleApp OrganizationService.cs, company code null; php-twinfield
+        # leaves CompanyCode out without an office). Every other request needs its office (B1).
+        no_office = code_node is None and company_id.get(f"{{{XSI}}}nil") == "true"
+        if not no_office and not office and company_id.get(f"{{{XSI}}}nil") == "true":
             raise _Refused(500, COMPANY_MISSING)  # B1: an empty CompanyCode names no office
-        if office not in self.offices:
-            # an office code of the organisation, nothing else (no source lets the
-            # organisation code stand for an office, not even to list the offices)
-            raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
-        return xml_request, token, office
+        return envelope, token, office, no_office
+
+    # -- Finder (B2): open invoices ----------------------------------------------------------
+
+    def _finder(self, headers, body: bytes) -> _Response:
+        """B2: ``Search(type, pattern, field, firstRow, maxRows, options)`` on the Finder; only
+        ``IVT`` (open invoices: B2, B6 "lists only open items") is served. A Search is a
+        query: 1 credit (B4). The IVT columns are this project's rendering (UNCONFIRMED)."""
+        try:
+            action = (headers.get("SOAPAction") or "").strip('"')
+            if action != TWF + "Search":
+                raise _Refused(500, f"Unsupported SOAP action {action!r}.")
+            envelope, token, office, no_office = self._soap_header(body)
+            if no_office:
+                raise _Refused(500, COMPANY_MISSING)  # B1: a Search names its office
+            if office not in self.offices:
+                raise _Refused(500, f"Toegang geweigerd. Administratie {office} is onbekend.")
+            search = envelope.find(f"{{{SOAP_ENV}}}Body/{{{TWF}}}Search")
+            if search is None:
+                raise _Refused(500, "Search is missing.")
+            self._charge_credits(token, 1)
+            self.calls["read"] += 1
+            self.calls["finder"] += 1
+        except _Refused as refused:
+            if refused.fault:
+                return _soap_fault(refused.fault)
+            return _Response(refused.status, b"", refused.headers)
+
+        def text(tag, default=""):
+            return (search.findtext(f"{{{TWF}}}{tag}") or default).strip()
+
+        options = {}
+        for pair in search.iterfind(f"{{{TWF}}}options/{{{TWF}}}ArrayOfString"):
+            values = [node.text or "" for node in pair.iterfind(f"{{{TWF}}}string")]
+            if len(values) == 2:
+                options[values[0]] = values[1]
+        try:
+            first, wanted = int(text("firstRow", "1")), int(text("maxRows", "0"))
+        except ValueError:
+            return _soap_fault("firstRow and maxRows must be numbers.")
+        errors, rows = [], []
+        if text("type") != "IVT":
+            errors.append(f"Finder type {text('type')} wordt niet ondersteund.")
+        elif first < 1 or wanted < 1:
+            errors.append("firstRow en maxRows moeten positief zijn.")
+        else:
+            rows = self.open_invoices(options.get("office") or office)
+        page = rows[first - 1:first - 1 + min(wanted, FINDER_MAX_ROWS)]
+        response = etree.Element(f"{{{TWF}}}SearchResponse", nsmap={None: TWF})
+        result = etree.SubElement(response, f"{{{TWF}}}SearchResult")
+        for message in errors:
+            node = etree.SubElement(result, f"{{{TWF}}}MessageOfErrorCodes")
+            etree.SubElement(node, f"{{{TWF}}}Type").text = "Error"
+            etree.SubElement(node, f"{{{TWF}}}Text").text = message
+        data = etree.SubElement(response, f"{{{TWF}}}data")
+        etree.SubElement(data, f"{{{TWF}}}TotalRows").text = str(len(rows))
+        columns = etree.SubElement(data, f"{{{TWF}}}Columns")
+        for name in IVT_COLUMNS:
+            etree.SubElement(columns, f"{{{TWF}}}string").text = name
+        items = etree.SubElement(data, f"{{{TWF}}}Items")
+        for row in page:
+            item = etree.SubElement(items, f"{{{TWF}}}ArrayOfString")
+            for name in IVT_COLUMNS:
+                etree.SubElement(item, f"{{{TWF}}}string").text = row[name]
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+        etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body").append(response)
+        return _Response(200, etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+                         {"Content-Type": "text/xml; charset=utf-8"})
+
+    def pay(self, invoicenumber: str, amount=None, office: str = OFFICE) -> None:
+        """Register a payment in Twinfield (as a bank entry matched there would): ``amount``
+        (``None`` = all that is open) of the sales transaction with this invoice number."""
+        with self._lock:
+            total = self._invoice_total(office, invoicenumber)
+            if total is None:
+                raise KeyError(invoicenumber)
+            paid = self.payments.get((office, invoicenumber), Decimal(0))
+            self.payments[(office, invoicenumber)] = (
+                total if amount is None else paid + Decimal(str(amount)))
+
+    def _invoice_total(self, office: str, invoicenumber: str) -> Decimal | None:
+        for trs in self.transactions:
+            if trs["office"] == office and trs["invoicenumber"] == invoicenumber and \
+                    self.transaction_types.get((office, trs["code"])) == "sales":
+                return sum((line["signed"] for line in trs["lines"] if line["type"] == "total"),
+                           Decimal(0))
+        return None
+
+    def open_invoices(self, office: str) -> list[dict]:
+        """IVT rows of ``office``: sales transactions with an amount still open (B6)."""
+        rows = []
+        for trs in self.transactions:
+            if trs["office"] != office or not trs["invoicenumber"] or \
+                    self.transaction_types.get((office, trs["code"])) != "sales":
+                continue
+            total = sum((line["signed"] for line in trs["lines"] if line["type"] == "total"),
+                        Decimal(0))
+            still = total - self.payments.get((office, trs["invoicenumber"]), Decimal(0))
+            if still == 0:
+                continue
+            customer = next((line.get("dim2") or "" for line in trs["lines"]
+                             if line["type"] == "total"), "")
+            rows.append({"invoicenumber": trs["invoicenumber"], "customer": customer,
+                         "date": trs["date"] or "", "duedate": trs.get("duedate") or "",
+                         "value": f"{total:.2f}", "openvalue": f"{still:.2f}",
+                         "code": trs["code"], "number": str(trs["number"])})
+        return rows
 
     def _charge(self, token: dict, root_tag: str) -> None:
         """B4/B6: 1 credit for queries, 3 for the rest, per (client id, organisation) and
         minute; beyond the budget 429 with Retry-After, not processed."""
-        cost = 1 if root_tag in QUERY_ROOTS else 3
+        self._charge_credits(token, 1 if root_tag in QUERY_ROOTS else 3)
+
+    def _charge_credits(self, token: dict, cost: int) -> None:
         now = self.clock.now()
         start = now - now % 60
         key = (token["client_id"], self.organisation)
@@ -841,7 +965,7 @@ class TwinfieldServer:
         self.transactions.append({
             "office": office, "code": code, "number": number, "destiny": destiny,
             "period": period, "date": date_node.text, "invoicenumber": invoicenumber,
-            "lines": stored_lines,
+            "duedate": header.findtext("duedate") or date_node.text, "lines": stored_lines,
         })
         return True
 

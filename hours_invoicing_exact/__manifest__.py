@@ -10,7 +10,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["hr_timesheet", "account"],
+    "depends": ["hr_timesheet", "account", "sms", "account_credit_control"],
     "external_dependencies": {
         "python": ["requests", "zeep", "python-stdnum"],
     },
@@ -43,6 +43,9 @@
         "data/hie_invoicing_cron.xml",
         "security/exact_security.xml",
         "data/exact_cron.xml",
+        "data/payment_status_cron.xml",
+        "data/payment_reminder_template.xml",
+        "views/credit_control_views.xml",
         "views/accounting_connection_views.xml",
         "views/accounting_outbox_views.xml",
         "views/account_move_sync_views.xml",

@@ -30,6 +30,12 @@ MOVE_LINE_COLUMNS = {
     "hie_base_tax_count": "int4",
 }
 
+MOVE_COLUMNS = {
+    "hie_reminder_level": "int4",
+    "hie_reminder_level_id": "int4",
+    "hie_open_amount": "numeric",
+}
+
 
 def _add_columns(cr, table, columns):
     for name, sql_type in columns.items():
@@ -145,3 +151,23 @@ def pre_init_hook(env):
     count = fill_move_line_base_taxes(cr)
     _logger.info("hours_invoicing_exact: base tax set on %s existing journal items", count)
 
+    _add_columns(cr, "account_move", MOVE_COLUMNS)
+    fill_move_reminder_columns(cr)
+
+
+def fill_move_reminder_columns(cr):
+    """Open amount and last reminder level of existing invoices (``models/account_move.py``)
+    in two statements: reminders already sent by account_credit_control count."""
+    cr.execute("UPDATE account_move SET hie_open_amount = ABS(amount_residual), "
+               "hie_reminder_level = 0")
+    cr.execute(
+        """
+        UPDATE account_move m
+           SET hie_reminder_level = t.level, hie_reminder_level_id = t.level_id
+          FROM (SELECT DISTINCT ON (invoice_id) invoice_id, level, policy_level_id AS level_id
+                  FROM credit_control_line
+                 WHERE state IN ('queued', 'sent') AND invoice_id IS NOT NULL
+              ORDER BY invoice_id, level DESC, id DESC) t
+         WHERE m.id = t.invoice_id
+        """
+    )

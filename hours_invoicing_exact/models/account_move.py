@@ -3,6 +3,7 @@ from collections import defaultdict
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 
 OUTBOX_MODEL = "account.move"
 
@@ -150,6 +151,142 @@ class AccountMove(models.Model):
         string="Accounting Warning", compute="_compute_exact_outbox",
         help="What the accounting package warned about when it stored the invoice.",
     )
+
+    # ------------------------------------------------------------------
+    # Payment status read back from the accounting package (information only)
+    # ------------------------------------------------------------------
+    hie_payment_status = fields.Selection(
+        [("open", "Open"), ("partial", "Partly paid"), ("paid", "Paid")],
+        string="Status in Accounting Package", readonly=True, copy=False, index=True,
+        help="Read from Exact Online or Twinfield by a scheduled action; no payment is "
+        "booked in Odoo.",
+    )
+    hie_payment_open_amount = fields.Monetary(
+        string="Open in Accounting Package", readonly=True, copy=False,
+        currency_field="currency_id",
+    )
+    hie_payment_read_at = fields.Datetime(
+        string="Payment Status Read At", readonly=True, copy=False)
+    hie_payment_status_text = fields.Char(
+        string="Accounting Package Status", compute="_compute_hie_payment_status_text")
+    hie_payment_read_warning = fields.Char(
+        string="Payment Status Warning", compute="_compute_hie_payment_status_text")
+
+    @api.depends("hie_payment_status", "hie_payment_read_at")
+    def _compute_hie_payment_status_text(self):
+        targets = {"exact": _("Exact Online"), "twinfield": _("Twinfield")}
+        for move in self:
+            connection = move.sudo().hie_exact_outbox_id.connection_id
+            package = targets.get(connection.target, "")
+            move.hie_payment_status_text = {
+                "open": _("Open in %s", package),
+                "partial": _("Partly paid in %s", package),
+                "paid": _("Paid in %s", package),
+            }.get(move.hie_payment_status, False)
+            failed = connection.payment_read_failed_at
+            if failed and (not move.hie_payment_read_at or failed >= move.hie_payment_read_at):
+                move.hie_payment_read_warning = _(
+                    "The last read from %(package)s failed (%(error)s); the status shown is "
+                    "the last known one.", package=package,
+                    error=connection.payment_read_error or "")
+            else:
+                move.hie_payment_read_warning = False
+
+    hie_reminder_level = fields.Integer(
+        string="Reminder Level", compute="_compute_hie_reminder_level", store=True,
+        help="Highest payment reminder level sent for this invoice (0: none yet).")
+    hie_reminder_level_id = fields.Many2one(
+        "credit.control.policy.level", string="Last Reminder",
+        compute="_compute_hie_reminder_level", store=True)
+    hie_open_amount = fields.Monetary(
+        string="Open Amount", compute="_compute_hie_open_amount", store=True,
+        currency_field="currency_id",
+        help="Open in the accounting package when the status is read from there, else in Odoo.")
+    hie_is_overdue_open = fields.Boolean(
+        string="Overdue and Open", compute="_compute_hie_is_overdue_open",
+        search="_search_hie_is_overdue_open")
+
+    @api.depends("credit_control_line_ids.state", "credit_control_line_ids.level")
+    def _compute_hie_reminder_level(self):
+        for move in self:
+            sent = move.credit_control_line_ids.filtered(
+                lambda line: line.state in ("queued", "sent"))
+            last = sent.sorted(lambda line: (line.level, line.id))[-1:]
+            move.hie_reminder_level = last.level or 0
+            move.hie_reminder_level_id = last.policy_level_id
+
+    @api.depends("amount_residual", "hie_payment_status", "hie_payment_open_amount")
+    def _compute_hie_open_amount(self):
+        # also set by accounting.connection._apply_payment_status in its set-based UPDATE
+        for move in self:
+            move.hie_open_amount = (move.hie_payment_open_amount if move.hie_payment_status
+                                    else abs(move.amount_residual))
+
+    def _hie_open_domain(self):
+        """Domain of the invoices still open: in the accounting package when the status was
+        read from there, else in Odoo."""
+        return [
+            "|",
+            ("hie_payment_status", "in", ("open", "partial")),
+            "&", ("hie_payment_status", "=", False),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ]
+
+    def _compute_hie_is_overdue_open(self):
+        today = fields.Date.context_today(self)
+        open_moves = self._hie_is_open_for_reminders()
+        for move in self:
+            move.hie_is_overdue_open = (
+                move in open_moves and move.move_type == "out_invoice"
+                and bool(move.invoice_date_due) and move.invoice_date_due < today)
+
+    def _search_hie_is_overdue_open(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(_("Unsupported search on overdue invoices."))
+        domain = [
+            ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("invoice_date_due", "<", fields.Date.context_today(self)),
+            *self._hie_open_domain(),
+        ]
+        return domain if (operator == "=") == value else [
+            "!", *expression.normalize_domain(domain)]
+
+    def _hie_is_open_for_reminders(self):
+        """The invoices of ``self`` that are still open: in the accounting package when the
+        status was read from it (a synced invoice is paid there, not in Odoo: until its
+        status is read, it gets no reminder), else in Odoo."""
+        synced = set(self.env["accounting.outbox"].sudo().search([
+            ("res_model", "=", OUTBOX_MODEL), ("res_id", "in", self.ids),
+            ("state", "=", "sent"),
+        ]).mapped("res_id"))
+        # in a memorial-entry mode the package holds the period's totals, not the invoice:
+        # whether it is paid there cannot be read, so it gets no automatic reminder
+        synced |= set(self._hie_in_memorial_sync().ids)
+        return self.filtered(
+            lambda move: move.hie_payment_status in ("open", "partial")
+            if move.hie_payment_status or move.id in synced
+            else move.payment_state in ("not_paid", "partial")
+        )
+
+    def _hie_in_memorial_sync(self):
+        """The invoices of ``self`` that reach the accounting package inside memorial entries
+        (company in a per-day / per-month / manual mode, journal in its memorial journals,
+        on or after the connection's sync start date)."""
+        result = self.browse()
+        connections = self.env["accounting.connection"].sudo().search(
+            [("company_id", "in", self.company_id.ids)])
+        for company in self.company_id.filtered(
+                lambda c: c.hie_period_sync_mode not in ("document", False)):
+            own = connections.filtered(lambda c, company=company: c.company_id == company)
+            if not own:
+                continue
+            starts = [c.sync_start_date for c in own if c.sync_start_date]
+            start = min(starts) if starts else False
+            result |= self.filtered(
+                lambda m, c=company, s=start: m.company_id == c
+                and m.journal_id in c.hie_period_sync_journal_ids
+                and (not s or m.date >= s))
+        return result
 
     def _compute_exact_outbox(self):
         records = self.env["accounting.outbox"].sudo().search(

@@ -10,3 +10,7 @@ class ResPartner(models.Model):
         inverse_name="partner_id",
         string="Rate Agreements",
     )
+    hie_no_payment_reminders = fields.Boolean(
+        string="No Payment Reminders",
+        help="Never send payment reminders to this customer (set on the company).",
+    )

@@ -27,6 +27,7 @@ import zeep.exceptions
 from lxml import etree
 
 from ..exact.clock import Clock, SystemClock
+from ..payment_status import finder_search_request, parse_finder
 from ..transport import never_sent
 from .credits import CreditBudget, credits_of
 from .errors import (
@@ -44,6 +45,11 @@ _logger = logging.getLogger(__name__)
 WSDL_PATH = pathlib.Path(__file__).resolve().parent / "wsdl" / "processxml.wsdl"
 NAMESPACE = "http://www.twinfield.com/"
 SERVICE_PATH = "/webservices/processxml.asmx"
+#: The Finder service (B2), called for ``Search`` only; its WSDL is not shipped: the envelope
+#: is built here (same SOAP header as ProcessXml, B1/B6).
+FINDER_PATH = "/webservices/finder.asmx"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 DEFAULT_RETRY_AFTER = 60.0
 #: Fault texts meaning "this token is not (or no longer) accepted" (B1: English and Dutch).
 TOKEN_FAULTS = ("token invalid", "token ongeldig", "token expired", "token verlopen")
@@ -208,6 +214,79 @@ class TwinfieldClient:
                         f"Unreadable answer from Twinfield to a <{root_tag}> request ({exc})."
                     ) from None
                 raise TwinfieldError(f"Unreadable answer from Twinfield ({exc}).") from None
+
+    def finder_search(self, type_: str, pattern: str, first_row: int, max_rows: int,
+                      options: dict) -> tuple[int, list[dict]]:
+        """One Finder ``Search`` (B2): ``(TotalRows, rows as {column: text})``. A query:
+        1 credit (B4); retried after 429 (``Retry-After``), 5xx and transport errors; a token
+        fault renews the token once."""
+        body = finder_search_request(pattern, first_row, max_rows, options, type_)
+        session = self.transport.session
+        url = self.cluster_url + FINDER_PATH
+        failures = waits_429 = 0
+        renewed = False
+        while True:
+            self.budget.spend(1)
+            token = self.tokens.access_token()
+            self.calls["read"] += 1
+            envelope = self._finder_envelope(token, body)
+            try:
+                response = session.post(
+                    url, data=envelope, timeout=self.transport.operation_timeout,
+                    headers={"Content-Type": "text/xml; charset=utf-8",
+                             "SOAPAction": f'"{NAMESPACE}Search"'})
+            except requests.RequestException as exc:
+                if never_sent(exc):
+                    self.budget.refund(1)
+                failures = self._back_off(failures, f"{type(exc).__name__} on Finder Search")
+                continue
+            status = response.status_code
+            try:
+                answer = parse_xml(response.content) if response.content else None
+            except etree.XMLSyntaxError:
+                answer = None
+            is_envelope = answer is not None and answer.tag == f"{{{SOAP_ENV}}}Envelope"
+            fault = answer.find(f".//{{{SOAP_ENV}}}Fault") if is_envelope else None
+            if fault is not None:
+                text = fault.findtext("faultstring") or ""
+                lowered = text.lower()
+                if any(marker in lowered for marker in TOKEN_FAULTS):
+                    if renewed:
+                        raise ReconnectNeeded(
+                            f"Twinfield refused a renewed access token ({text}). "
+                            "Connect to Twinfield again.")
+                    renewed = True
+                    self.tokens.renew_after_denied(token)
+                    continue
+                if any(marker in lowered for marker in ACCESS_FAULTS):
+                    raise TwinfieldAccessDenied(text)
+                raise TwinfieldRequestError(text)
+            if status >= 300 or not is_envelope:
+                self.transport.last_response = response
+                if status < 300:
+                    raise TwinfieldError("Unreadable answer from Twinfield's Finder.")
+                failures, waits_429 = self._on_status(
+                    status, "Search", False, failures, waits_429)
+                continue
+            result = answer.find(f".//{{{NAMESPACE}}}SearchResponse")
+            if result is None:
+                raise TwinfieldError("Unreadable answer from Twinfield's Finder.")
+            try:
+                return parse_finder(result)
+            except ValueError as exc:
+                raise TwinfieldRequestError(str(exc)) from None
+
+    def _finder_envelope(self, token: str, body) -> bytes:
+        """SOAP 1.1 envelope: header AccessToken, CompanyCode = office, CompanyId nil."""
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope",
+                                 nsmap={"soap": SOAP_ENV, "xsi": XSI})
+        header = etree.SubElement(etree.SubElement(envelope, f"{{{SOAP_ENV}}}Header"),
+                                  f"{{{NAMESPACE}}}Header", nsmap={None: NAMESPACE})
+        etree.SubElement(header, f"{{{NAMESPACE}}}AccessToken").text = token
+        etree.SubElement(header, f"{{{NAMESPACE}}}CompanyCode").text = self.office
+        etree.SubElement(header, f"{{{NAMESPACE}}}CompanyId").set(f"{{{XSI}}}nil", "true")
+        etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body").append(body)
+        return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
     def _last_status(self) -> int | None:
         response = self.transport.last_response
