@@ -489,7 +489,8 @@ class TwinfieldServer:
         return xml_request, token, office
 
     def _soap_header(self, body: bytes):
-        """Check the envelope and its header (B1, B6); return (envelope, token, office, no_office: no CompanyCode at all)."""
+        """Check the envelope and its header (B1, B6); return (envelope, token, office,
+        no_office), ``no_office`` when the header has no CompanyCode at all."""
         envelope = _parse(body)
         if envelope is None or envelope.tag != f"{{{SOAP_ENV}}}Envelope":
             raise _Refused(400)
