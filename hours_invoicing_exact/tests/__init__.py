@@ -35,6 +35,8 @@ from . import (
     test_post_calculation,
     test_project_close,
     test_rate_agreements,
+    test_recurring_contract,
+    test_recurring_crash,
     test_security,
     test_tour_invoicing,
     test_tour_project,
