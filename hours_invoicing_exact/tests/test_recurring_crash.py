@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import odoo
@@ -125,3 +126,26 @@ class TestRecurringKilledWorker(CommittedWorkersMixin, TransactionCase):
         feb = dt.date(2026, 2, 1)
         self.assertEqual(self._committed(), {
             cid: [(jan, True, 2), (feb, True, 2)] for cid in self.contract_ids})
+
+    def test_two_runs_at_once_invoice_each_period_once(self):
+        """Two workers run the daily run at the same moment (e.g. the scheduled action and
+        a manual run): the second waits on the first's period rows and leaves those
+        contracts alone."""
+        jan = dt.date(2026, 1, 1)
+        barrier, errors = threading.Barrier(2), []
+
+        def worker():
+            try:
+                barrier.wait(timeout=30)
+                self._run_cron(jan)
+            except Exception as exc:  # noqa: BLE001 - reported by the test thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        self.assertFalse([thread for thread in threads if thread.is_alive()])
+        self.assertFalse(errors, errors)
+        self.assertEqual(self._committed(), {cid: [(jan, True, 1)] for cid in self.contract_ids})
