@@ -40,6 +40,7 @@ from . import (
     test_security,
     test_tour_invoicing,
     test_tour_project,
+    test_tour_recurring,
     test_twinfield_connect,
     test_twinfield_period,
     test_twinfield_sync,
