@@ -12,7 +12,8 @@ ADDON = Path(__file__).resolve().parent.parent / "hours_invoicing_exact"
 def test_manifest_declares_external_dependencies():
     manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
     assert manifest["license"] == "LGPL-3"
-    assert set(manifest["depends"]) == {"hr_timesheet", "account"}
+    # contract: OCA's recurring invoices (a pinned odoo-addon-contract wheel)
+    assert set(manifest["depends"]) == {"hr_timesheet", "account", "contract"}
     assert set(manifest["external_dependencies"]["python"]) >= {
         "requests", "zeep", "python-stdnum"
     }
@@ -34,6 +35,7 @@ def test_wheel_metadata(tmp_path):
             if line.startswith("Requires-Dist:")
         }
     assert {"requests", "zeep", "python-stdnum"} <= requires
+    assert "odoo-addon-contract" in requires  # the OCA addon comes as its wheel
     assert any(n.startswith("odoo/addons/hours_invoicing_exact/__manifest__.py") for n in names)
     assert any(n.endswith("services/rates.py") for n in names)
     # the Twinfield WSDL ships with the addon: never fetched at run time
