@@ -191,6 +191,16 @@ class ContractContract(models.Model):
     # The daily run
     # ------------------------------------------------------------------
     @api.model
+    def _get_contracts_to_invoice_domain(self, date_ref=None):
+        """Only contracts with a line left to invoice: an ended contract keeps a date of
+        next invoice in the past, and would be looked at again every day."""
+        return expression.AND([super()._get_contracts_to_invoice_domain(date_ref), [
+            ("contract_line_ids", "any", [
+                ("hie_finished", "=", False), ("is_canceled", "=", False),
+                ("display_type", "=", False)]),
+        ]])
+
+    @api.model
     def _cron_recurring_create(self, date_ref=False, create_type="invoice"):
         """Invoice the contracts due on ``date_ref`` (today), one contract per savepoint
         (committed one by one outside tests): a contract that fails is noted in its chatter

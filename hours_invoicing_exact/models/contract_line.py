@@ -27,6 +27,18 @@ class ContractLine(models.Model):
     hie_project_id = fields.Many2one(
         related="contract_id.hie_project_id", store=True, string="Project",
     )
+    hie_finished = fields.Boolean(
+        string="Fully Invoiced",
+        compute="_compute_hie_finished",
+        store=True,
+        help="Invoiced up to its end date: the daily run no longer looks at it.",
+    )
+
+    @api.depends("date_end", "last_date_invoiced")
+    def _compute_hie_finished(self):
+        for line in self:
+            line.hie_finished = bool(line.date_end and line.last_date_invoiced
+                                     and line.last_date_invoiced >= line.date_end)
 
     # recurrence of a contract without line-level recurrence: the contract's, not the
     # field defaults (today, monthly, ...) a line created outside the form would get

@@ -116,6 +116,10 @@ class TestRecurringContract(RecurringCase):
         self.assertEqual(self.periods(contract)[-1], (D(2026, 4, 15), D(2026, 5, 31)))
         self.run_cron("2026-12-31")
         self.assertEqual(len(self.invoices(contract)), 2)  # ended on 31 May
+        # and the daily run no longer even looks at it
+        self.assertTrue(contract.contract_line_ids.hie_finished)
+        self.assertNotIn(contract, self.Contract.search(
+            self.Contract._get_contracts_to_invoice_domain(D(2026, 12, 31))))
 
     def test_start_on_the_31st_does_not_drift(self):
         contract = self.make_contract(date_start="2026-01-31")
