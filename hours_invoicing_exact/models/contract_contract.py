@@ -90,7 +90,23 @@ class ContractContract(models.Model):
             self._onchange_partner_id()
         if project:
             self.invoice_partner_id = self._hie_invoice_debtor()
-            self.fiscal_position_id = self._hie_fiscal_position()
+            self._hie_set_debtor_fiscal_position()
+
+    @api.onchange("partner_id", "company_id")
+    def _onchange_partner_id(self):
+        """The invoice debtor of the project, and the fiscal position of the invoice debtor,
+        not of the customer (the contract's own onchange takes the customer's)."""
+        res = super()._onchange_partner_id()
+        if self.hie_project_id:
+            self.invoice_partner_id = self._hie_invoice_debtor()
+        self._hie_set_debtor_fiscal_position()
+        return res
+
+    def _hie_set_debtor_fiscal_position(self):
+        debtor = self._hie_invoice_debtor()
+        if debtor:
+            self.fiscal_position_id = self.env["account.fiscal.position"].with_company(
+                self.company_id)._get_fiscal_position(debtor)
 
     # ------------------------------------------------------------------
     # Invoice debtor, fiscal position

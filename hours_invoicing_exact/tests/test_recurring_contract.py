@@ -6,7 +6,7 @@ from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import dateutil, safe_eval
 
@@ -198,6 +198,30 @@ class TestRecurringContract(RecurringCase):
         self.assertEqual(move.fiscal_position_id, self.fp_eu)
         self.assertEqual(move.invoice_line_ids.tax_ids, self.tax_eu_services)
         self.assertEqual(move.amount_tax, 0.0)
+
+    def test_form_takes_the_project_debtor_and_its_fiscal_position(self):
+        """A Dutch principal whose invoices go to a German debtor: the contract form takes
+        the debtor and the debtor's fiscal position (not the principal's)."""
+        debtor = self.env["res.partner"].create({
+            "name": "Bau GmbH", "is_company": True, "country_id": self.env.ref("base.de").id,
+            "property_account_position_id": self.fp_eu.id,
+        })
+        self.project_tm.invoice_partner_id = debtor
+        with Form(self.Contract) as form:
+            form.name = "Onderhoud"
+            form.hie_project_id = self.project_tm
+            self.assertEqual(form.partner_id, self.customer)
+            self.assertEqual(form.invoice_partner_id, debtor)
+            self.assertEqual(form.fiscal_position_id, self.fp_eu)
+            form.date_start = D(2026, 1, 1)
+            with form.contract_line_fixed_ids.new() as line:
+                line.product_id = self.maintenance
+                line.price_unit = 250.0
+        contract = form.record
+        self.run_cron("2026-01-01")
+        move = self.invoices(contract)
+        self.assertEqual(move.partner_id, debtor)
+        self.assertEqual(move.invoice_line_ids.tax_ids, self.tax_eu_services)
 
     def test_auto_post_and_email(self):
         self.customer_invoice.email = "factuur@bouw.example"
