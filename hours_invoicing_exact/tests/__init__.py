@@ -37,6 +37,7 @@ from . import (
     test_rate_agreements,
     test_recurring_contract,
     test_recurring_crash,
+    test_recurring_stateful,
     test_security,
     test_tour_invoicing,
     test_tour_project,
