@@ -11,7 +11,6 @@ from collections import Counter
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..services import recurring
@@ -92,12 +91,9 @@ class TestRecurringRandomWalk(RecurringCase):
                         self.Contract.cron_recurring_create_invoice()
                     ran_until = today
                 elif action == "button" and contract.create_invoice_visibility:
-                    try:
-                        with self.env.cr.savepoint():
-                            contract.recurring_create_invoice()
+                    # the next period, even ahead of its date (never one invoiced already)
+                    if contract.recurring_create_invoice():
                         ahead[contract.id] += 1
-                    except UserError:
-                        pass
                 elif action == "delete":
                     drafts = contract._get_related_invoices().filtered(
                         lambda m: m.state == "draft")
