@@ -81,6 +81,11 @@ class ProjectProject(models.Model):
         tracking=True,
         help="Budgeted cost of a fixed-price project, for post-calculation.",
     )
+    hie_contract_count = fields.Integer(
+        string="Recurring Contracts",
+        compute="_compute_hie_contract_count",
+        groups="account.group_account_invoice",
+    )
     default_service_product_id = fields.Many2one(
         comodel_name="product.product",
         string="Default Activity",
@@ -964,6 +969,25 @@ class ProjectProject(models.Model):
         for line, state, balance in groups:
             result[line.sudo().hie_project_id.id][state] -= balance
         return dict(result)
+
+    def _compute_hie_contract_count(self):
+        counts = dict(self.env["contract.contract"]._read_group(
+            [("hie_project_id", "in", self.ids)], ["hie_project_id"], ["__count"]))
+        for project in self:
+            project.hie_contract_count = counts.get(project, 0)
+
+    def action_hie_view_contracts(self):
+        """The project's recurring contracts; a new one belongs to the project."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "contract.action_customer_contract")
+        action["domain"] = [("hie_project_id", "=", self.id)]
+        action["context"] = {
+            "default_hie_project_id": self.id, "default_contract_type": "sale",
+            "default_partner_id": self.partner_id.id,
+            "default_invoice_partner_id": (self.invoice_partner_id or self.partner_id).id,
+        }
+        return action
 
     def action_hie_view_recurring_invoices(self):
         self.ensure_one()

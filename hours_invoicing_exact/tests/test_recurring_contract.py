@@ -259,6 +259,19 @@ class TestRecurringContract(RecurringCase):
         self.assertAlmostEqual(row.recurring_invoiced_amount, 250.0)
         self.assertAlmostEqual(row.result_to_date, 250.0 - row.actual_cost)
 
+    def test_project_lists_its_contracts(self):
+        self.make_contract(hie_project_id=self.project_tm.id)
+        self.make_contract()
+        self.assertEqual(self.project_tm.hie_contract_count, 1)
+        action = self.project_tm.action_hie_view_contracts()
+        self.assertEqual(len(self.Contract.search(action["domain"])), 1)
+        with Form(self.Contract.with_context(**action["context"])) as form:
+            self.assertEqual(form.partner_id, self.customer)
+            self.assertEqual(form.invoice_partner_id, self.customer_invoice)
+            form.name = "Second"
+        self.project_tm.invalidate_recordset(["hie_contract_count"])
+        self.assertEqual(self.project_tm.hie_contract_count, 2)
+
     def test_overview_due_next_month(self):
         due = self.make_contract(date_start="2026-02-01")
         later = self.make_contract(date_start="2026-04-01")
