@@ -83,6 +83,15 @@ class ContractContract(models.Model):
                     "“%(project)s” to another company.", contract=contract.display_name,
                     company=contract.company_id.name, project=project.display_name))
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_invoiced_periods(self):
+        invoiced = self.env["hie.contract.period"].sudo().search(
+            [("contract_id", "in", self.ids)], limit=1).contract_id
+        if invoiced:
+            raise UserError(_(
+                "Contract “%s” has invoiced periods: archive it instead of deleting it.",
+                invoiced.display_name))
+
     @api.onchange("hie_project_id")
     def _onchange_hie_project_id(self):
         project = self.hie_project_id

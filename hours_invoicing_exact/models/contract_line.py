@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import Command, api, fields, models
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
 from ..services import recurring
@@ -54,6 +55,15 @@ class ContractLine(models.Model):
                     if not vals.get(fname) and contract[fname]:
                         vals[fname] = contract[fname]
         return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_invoiced_periods(self):
+        invoiced = self.env["hie.contract.period"].sudo().search(
+            [("contract_line_id", "in", self.ids)], limit=1).contract_line_id
+        if invoiced:
+            raise UserError(_(
+                "Contract line “%s” has invoiced periods: give it an end date instead of "
+                "deleting it.", invoiced.name))
 
     # ------------------------------------------------------------------
     # Periods anchored on the start date

@@ -5,8 +5,8 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.exceptions import UserError, ValidationError
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import datetime as safe_datetime
 from odoo.tools.safe_eval import dateutil, safe_eval
 
@@ -320,3 +320,41 @@ class TestRecurringLanguage(RecurringCase):
         contract.contract_line_ids.name = "Maintenance"
         self.run_cron("2026-01-01")
         self.assertEqual(self.invoices(contract).invoice_line_ids.name, "Maintenance")
+
+
+@tagged("post_install", "-at_install")
+class TestRecurringPeriodAccess(RecurringCase):
+    """The invoiced periods are written by the run only: no user changes or adds one; an
+    accounting manager may delete one; an invoiced line cannot be deleted from under them."""
+
+    def test_access(self):
+        contract = self.make_contract()
+        self.run_cron("2026-01-01")
+        period = contract.hie_period_ids
+        self.assertEqual(len(period), 1)
+        billing = new_test_user(self.env, login="hie_billing",
+                                groups="base.group_user,account.group_account_invoice")
+        manager = new_test_user(self.env, login="hie_acc_manager",
+                                groups="base.group_user,account.group_account_manager")
+        plain = new_test_user(self.env, login="hie_plain", groups="base.group_user")
+        self.assertEqual(period.with_user(billing).date_start, D(2026, 1, 1))
+        with self.assertRaises(AccessError):
+            period.with_user(plain).read(["date_start"])
+        for user in (billing, manager):
+            with self.assertRaises(AccessError):
+                period.with_user(user).write({"date_start": "2026-02-01"})
+            with self.assertRaises(AccessError):
+                self.env["hie.contract.period"].with_user(user).create({
+                    "contract_id": contract.id,
+                    "contract_line_id": contract.contract_line_ids.id,
+                    "date_start": "2026-03-01"})
+        with self.assertRaises(AccessError):
+            period.with_user(billing).unlink()
+        with self.assertRaises(UserError) as cm:
+            contract.contract_line_ids.unlink()  # invoiced: its periods hold it
+        self.assertIn("end date instead", str(cm.exception))
+        with self.assertRaises(UserError) as cm:
+            contract.unlink()
+        self.assertIn("archive it instead", str(cm.exception))
+        period.with_user(manager).unlink()
+        self.assertFalse(contract.hie_period_ids)
