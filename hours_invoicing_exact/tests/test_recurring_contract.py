@@ -231,6 +231,14 @@ class TestRecurringContract(RecurringCase):
         move = self.invoices(contract)
         self.assertEqual(move.state, "posted")
         self.assertTrue(move.sending_data)  # sent by Odoo's sending cron after the commit
+        self.env["account.move"]._cron_account_move_send()
+        self.assertFalse(move.sending_data)
+        self.assertTrue(move.is_move_sent)
+        mails = self.env["mail.message"].search(
+            [("model", "=", "account.move"), ("res_id", "=", move.id),
+             ("message_type", "=", "comment")])
+        self.assertIn(self.customer_invoice, mails.partner_ids)
+        self.assertTrue(mails.attachment_ids.filtered(lambda a: a.mimetype == "application/pdf"))
         with self.assertRaises(ValidationError):
             contract.hie_auto_post = False
 
