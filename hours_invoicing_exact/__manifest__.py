@@ -10,7 +10,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["hr_timesheet", "account", "sms", "account_credit_control"],
+    "depends": ["hr_timesheet", "account", "sms", "account_credit_control", "contract"],
     "external_dependencies": {
         "python": ["requests", "zeep", "python-stdnum"],
     },
@@ -54,6 +54,7 @@
         "data/period_sync_cron.xml",
         "views/accounting_period_entry_views.xml",
         "views/res_config_settings_period_sync_views.xml",
+        "views/contract_contract_views.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",

@@ -12,9 +12,10 @@ ADDON = Path(__file__).resolve().parent.parent / "hours_invoicing_exact"
 def test_manifest_declares_external_dependencies():
     manifest = ast.literal_eval((ADDON / "__manifest__.py").read_text())
     assert manifest["license"] == "LGPL-3"
-    # account_credit_control (OCA) for payment reminders, sms for their text messages
+    # account_credit_control (OCA) for payment reminders, sms for their text messages,
+    # contract (OCA) for recurring invoices: pinned odoo-addon-* wheels
     assert set(manifest["depends"]) == {"hr_timesheet", "account", "sms",
-                                        "account_credit_control"}
+                                        "account_credit_control", "contract"}
     assert set(manifest["external_dependencies"]["python"]) >= {
         "requests", "zeep", "python-stdnum"
     }
@@ -35,7 +36,8 @@ def test_wheel_metadata(tmp_path):
             for line in archive.read(metadata).decode().splitlines()
             if line.startswith("Requires-Dist:")
         }
-    assert {"requests", "zeep", "python-stdnum", "odoo-addon-account_credit_control"} <= requires
+    assert {"requests", "zeep", "python-stdnum", "odoo-addon-account_credit_control",
+            "odoo-addon-contract"} <= requires
     assert any(n.startswith("odoo/addons/hours_invoicing_exact/__manifest__.py") for n in names)
     assert any(n.endswith("services/rates.py") for n in names)
     # the Twinfield WSDL ships with the addon: never fetched at run time

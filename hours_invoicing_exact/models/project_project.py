@@ -81,6 +81,11 @@ class ProjectProject(models.Model):
         tracking=True,
         help="Budgeted cost of a fixed-price project, for post-calculation.",
     )
+    hie_contract_count = fields.Integer(
+        string="Recurring Contracts",
+        compute="_compute_hie_contract_count",
+        groups="account.group_account_invoice",
+    )
     default_service_product_id = fields.Many2one(
         comodel_name="product.product",
         string="Default Activity",
@@ -879,6 +884,7 @@ class ProjectProject(models.Model):
             "hie_installments": self.env._("Installment Invoices"),
             "hie_hours_cost": self.env._("Hours Cost"),
             "hie_other_costs": self.env._("Other Costs (Bookings)"),
+            "hie_recurring": self.env._("Recurring Invoices"),
         }
 
     def _get_profitability_sequence_per_invoice_type(self):
@@ -888,6 +894,7 @@ class ProjectProject(models.Model):
             "hie_installments": 2,
             "hie_hours_cost": 3,
             "hie_other_costs": 4,
+            "hie_recurring": 5,
         }
 
     def _hie_own_profitability(self):
@@ -939,7 +946,61 @@ class ProjectProject(models.Model):
         if self.invoicing_type == "fixed_price":
             invoiced = self._hie_get_installment_invoiced().get(self.id, {}).get("posted", 0.0)
             add("revenues", "hie_installments", invoiced, max(self.contract_sum - invoiced, 0.0))
+        recurring = self._hie_get_recurring_invoiced().get(self.id)
+        if recurring:
+            add("revenues", "hie_recurring", recurring["posted"], recurring["draft"])
         return items
+
+    def _hie_get_recurring_invoiced(self):
+        """Per project id: untaxed amounts (company currency) of the recurring invoices of
+        its contracts (OCA ``contract``), ``posted`` and ``draft``, credit notes deducted.
+        One grouped query."""
+        ids = [pid for pid in self.ids if pid]
+        if not ids:
+            return {}
+        groups = self.env["account.move.line"].sudo()._read_group(
+            [("contract_line_id.hie_project_id", "in", ids), ("display_type", "=", "product"),
+             ("parent_state", "in", ("draft", "posted")),
+             ("company_id", "in", self.env.companies.ids)],
+            ["contract_line_id", "parent_state"],
+            ["balance:sum"],
+        )
+        result = defaultdict(lambda: {"posted": 0.0, "draft": 0.0})
+        for line, state, balance in groups:
+            result[line.sudo().hie_project_id.id][state] -= balance
+        return dict(result)
+
+    def _compute_hie_contract_count(self):
+        counts = dict(self.env["contract.contract"]._read_group(
+            [("hie_project_id", "in", self.ids)], ["hie_project_id"], ["__count"]))
+        for project in self:
+            project.hie_contract_count = counts.get(project, 0)
+
+    def action_hie_view_contracts(self):
+        """The project's recurring contracts; a new one belongs to the project."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "contract.action_customer_contract")
+        action["domain"] = [("hie_project_id", "=", self.id)]
+        action["context"] = {
+            "default_hie_project_id": self.id, "default_contract_type": "sale",
+            "default_partner_id": self.partner_id.id,
+            "default_invoice_partner_id": (self.invoice_partner_id or self.partner_id).id,
+        }
+        return action
+
+    def action_hie_view_recurring_invoices(self):
+        self.ensure_one()
+        moves = self.env["account.move.line"].search([
+            ("contract_line_id.hie_project_id", "=", self.id),
+            ("display_type", "=", "product"),
+        ]).move_id
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", moves.ids)]
+        action["context"] = {"create": False}
+        return action
 
     def action_profitability_items(self, section_name, domain=None, res_id=False):
         if section_name in ("hie_booking_revenue", "hie_hours_cost", "hie_other_costs"):
@@ -948,4 +1009,6 @@ class ProjectProject(models.Model):
             return self._hie_analysis_action(kind)
         if section_name == "hie_installments":
             return self.action_view_installment_invoices()
+        if section_name == "hie_recurring":
+            return self.action_hie_view_recurring_invoices()
         return super().action_profitability_items(section_name, domain, res_id)

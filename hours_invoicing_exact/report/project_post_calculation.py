@@ -35,6 +35,8 @@ class ProjectPostCalculation(models.Model):
         ],
         "project.installment": ["project_id", "amount", "invoice_id", "company_id"],
         "account.move": ["state", "amount_untaxed_signed", "reversed_entry_id"],
+        "account.move.line": ["contract_line_id", "balance", "parent_state", "display_type"],
+        "contract.line": ["hie_project_id"],
         "project.project": [
             "partner_id", "user_id", "project_status", "active", "company_id",
             "contract_sum", "cost_budget", "invoicing_type",
@@ -60,6 +62,11 @@ class ProjectPostCalculation(models.Model):
     scheduled_amount = fields.Monetary(string="Scheduled in Terms", readonly=True)
     invoiced_amount = fields.Monetary(string="Invoiced to Date", readonly=True)
     draft_invoiced_amount = fields.Monetary(string="Draft Installment Invoices", readonly=True)
+    recurring_invoiced_amount = fields.Monetary(
+        string="Recurring Invoices", readonly=True,
+        help="Untaxed amount of the posted recurring invoices of the project's contracts, "
+        "less their credit notes.",
+    )
     to_invoice_amount = fields.Monetary(
         string="Contract Still to Invoice", readonly=True,
         help="Contract sum less invoiced to date.",
@@ -75,7 +82,7 @@ class ProjectPostCalculation(models.Model):
         help="Actual cost as a percentage of the cost budget.",
     )
     result_to_date = fields.Monetary(
-        readonly=True, help="Invoiced to date less actual cost."
+        readonly=True, help="Invoiced to date plus recurring invoices less actual cost."
     )
     forecast_cost = fields.Monetary(
         readonly=True, help="The cost budget, or the actual cost once it exceeds the budget."
@@ -138,6 +145,15 @@ class ProjectPostCalculation(models.Model):
                   FROM term_moves tm
                   JOIN account_move m ON m.id = tm.move_id
                  GROUP BY tm.project_id
+            ), recurring AS (
+                SELECT cl.hie_project_id AS project_id,
+                       SUM(-aml.balance) AS recurring
+                  FROM account_move_line aml
+                  JOIN contract_line cl ON cl.id = aml.contract_line_id
+                  JOIN project_project rp ON rp.id = cl.hie_project_id
+                 WHERE aml.display_type = 'product' AND aml.parent_state = 'posted'
+                   AND (rp.company_id IS NOT NULL OR aml.company_id = ANY(%(companies)s))
+                 GROUP BY cl.hie_project_id
             ), figures AS (
                 SELECT p.id AS project_id,
                        p.partner_id, p.user_id, p.project_status, p.active, p.company_id,
@@ -149,6 +165,7 @@ class ProjectPostCalculation(models.Model):
                        COALESCE(t.scheduled, 0) AS scheduled_amount,
                        COALESCE(i.invoiced, 0) AS invoiced_amount,
                        COALESCE(i.draft, 0) AS draft_invoiced_amount,
+                       COALESCE(r.recurring, 0) AS recurring_invoiced_amount,
                        COALESCE(b.hours, 0) AS hours,
                        COALESCE(b.hours_cost, 0) AS hours_cost,
                        COALESCE(b.other_cost, 0) AS other_cost,
@@ -158,6 +175,7 @@ class ProjectPostCalculation(models.Model):
                   LEFT JOIN bookings b ON b.project_id = p.id
                   LEFT JOIN terms t ON t.project_id = p.id
                   LEFT JOIN invoiced i ON i.project_id = p.id
+                  LEFT JOIN recurring r ON r.project_id = p.id
                  WHERE p.invoicing_type = 'fixed_price'
             )
             SELECT f.project_id AS id, f.*,
@@ -165,7 +183,8 @@ class ProjectPostCalculation(models.Model):
                    f.cost_budget - f.actual_cost AS budget_remaining,
                    CASE WHEN f.cost_budget <> 0
                         THEN 100.0 * f.actual_cost / f.cost_budget END AS budget_used_pct,
-                   f.invoiced_amount - f.actual_cost AS result_to_date,
+                   f.invoiced_amount + f.recurring_invoiced_amount - f.actual_cost
+                       AS result_to_date,
                    GREATEST(f.cost_budget, f.actual_cost) AS forecast_cost,
                    f.contract_sum - GREATEST(f.cost_budget, f.actual_cost) AS forecast_result,
                    CASE WHEN f.contract_sum <> 0
