@@ -10,7 +10,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["hr_timesheet", "account"],
+    "depends": ["hr_timesheet", "account", "mail"],
     "external_dependencies": {
         "python": ["requests", "zeep", "python-stdnum"],
     },
@@ -50,6 +50,10 @@
         "data/period_sync_cron.xml",
         "views/accounting_period_entry_views.xml",
         "views/res_config_settings_period_sync_views.xml",
+        "security/hie_timesheet_week_security.xml",
+        "views/hie_timesheet_week_views.xml",
+        "views/res_config_settings_timesheet_views.xml",
+        "data/hie_timesheet_week_cron.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",

@@ -11,6 +11,8 @@ from . import (
     accounting_period_sync_run,
     accounting_reference,
     hie_billing_link,
+    hie_timesheet_week,
+    hie_timesheet_week_row,
     hr_employee,
     product_template,
     project_installment,
