@@ -520,7 +520,12 @@ class AccountAnalyticLine(models.Model):
                 pending.update(self.ids)
         moving = not vals.keys().isdisjoint(("project_id", "account_id", "task_id"))
         projects_before = self.booking_project_id if moving else None
-        res = super().write(vals)
+        if corrections and len(corrections) == len(self) and not self.env.su:
+            # the reviewer corrects the hours he reviews, also without the right to write
+            # other employees' timesheets (checked in _hie_check_approval_lock)
+            res = super(AccountAnalyticLine, self.sudo()).write(vals)
+        else:
+            res = super().write(vals)
         if not vals.keys().isdisjoint(("cost_unit_price", "unit_amount")):
             self._hie_sync_cost_amount()
         if "amount" in vals:
@@ -589,6 +594,9 @@ class AccountAnalyticLine(models.Model):
         _vals, corrections = self._hie_check_approval_lock(None)
         if corrections:
             self.env["hie.timesheet.week"]._hie_track_corrections(corrections)
+            if len(corrections) == len(self) and not self.env.su:
+                # the reviewer removes hours he reviews (checked above)
+                return super(AccountAnalyticLine, self.sudo()).unlink()
         return super().unlink()
 
     # ------------------------------------------------------------------

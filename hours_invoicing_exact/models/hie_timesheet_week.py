@@ -48,6 +48,7 @@ class HieTimesheetWeek(models.Model):
         comodel_name="res.company",
         compute="_compute_company_id",
         store=True,
+        precompute=True,
         readonly=False,
         required=True,
         index=True,

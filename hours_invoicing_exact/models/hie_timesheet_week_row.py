@@ -103,12 +103,14 @@ class HieTimesheetWeekRow(models.Model):
 
     def _hie_cells(self):
         """``{(row id, date): booking lines}`` of the saved rows, in one query."""
-        weeks = self.week_id.filtered("id")
+        # the saved rows and weeks: also in the grid's onchanges, on their new copies
+        origins = self._origin.filtered("id")
+        weeks = origins.week_id.filtered("id")
         cells = defaultdict(lambda: self.env["account.analytic.line"].sudo())
         if not weeks:
             return cells
         rows_by_key = {}
-        for row in self.filtered("id"):
+        for row in origins:
             rows_by_key[(row.week_id.id, *row._hie_key())] = row.id
         for week_id, lines in weeks._hie_lines_by_week().items():
             for line in lines:
@@ -150,9 +152,12 @@ class HieTimesheetWeekRow(models.Model):
         cells = self._hie_cells()
         to_create, to_unlink = [], []
         writes = defaultdict(list)
+        cache = self.env.cache
         for row in self:
             week = row.week_id
             for index, day in enumerate(DAYS):
+                if not cache.contains(row, self._fields[day]):
+                    continue  # not written (and not computed while the days are written)
                 date = week.date_start + timedelta(days=index)
                 target = row[day] or 0.0
                 if target < 0:
