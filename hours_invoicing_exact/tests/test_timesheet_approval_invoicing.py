@@ -178,12 +178,16 @@ class TestTimesheetReminder(TimesheetWeekCase):
                                 ("date_start", "=", MONDAY)])
         self.assertEqual(bas.state, "draft")  # created to remind
         self.assertEqual(anna.activity_ids.user_id, self.user_employee)
-        self.assertIn("Dien je uren", anna.activity_ids.summary)
-        mail = self._notifications(anna, self.user_employee)
+        self.assertIn("Dien uw uren", anna.activity_ids.summary)
+        # the e-mail (next to the activity's own notice)
+        mail = self._notifications(anna, self.user_employee).filtered(
+            lambda message: "ingediend" in message.body)
         self.assertEqual(len(mail), 1)
-        self.assertIn("nog niet ingediend", mail.body)
-        self.assertIn("Dien je uren", mail.subject)
-        self.assertIn("not submitted yet", self._notifications(bas, self.user_boss).body)
+        self.assertIn("Uw uren van de week van", mail.body)
+        self.assertIn("Dien uw uren", mail.subject)
+        self.assertEqual(mail.message_type, "user_notification")
+        self.assertTrue(self._notifications(bas, self.user_boss).filtered(
+            lambda message: "not submitted yet" in message.body))
         # the same week again: no second activity
         self._cron(MONDAY + timedelta(8))
         self.assertEqual(len(anna.activity_ids), 1)
