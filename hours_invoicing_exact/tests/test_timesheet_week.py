@@ -7,7 +7,6 @@ from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.hie_timesheet_week_row import BOOKABLE_PROJECT_DOMAIN
-
 from .timesheet_week_common import MONDAY, TimesheetWeekCase
 
 

@@ -130,7 +130,8 @@ class HieProjectInvoiceWizard(models.TransientModel):
                 + self._get_scope_domain())
 
     def _get_scope_domain(self):
-        return [
+        """The projects, company, date and chosen lines of this invoicing."""
+        domain = [
             ("booking_project_id", "in", self._get_projects().ids),
             ("company_id", "=", self.company_id.id),  # the lines of the invoicing company
             ("date", "<=", self.date_to),
