@@ -93,8 +93,9 @@ class HieTimesheetWeekRow(models.Model):
     @api.depends("project_id")
     def _compute_booking_blocked_reason(self):
         for row in self:
-            row.booking_blocked_reason = (row.project_id
-                                          and row.project_id.sudo()._get_booking_blocked_reason())
+            row.booking_blocked_reason = (
+                row.project_id.sudo()._get_booking_blocked_reason() if row.project_id
+                else False)
 
     @api.depends(*DAYS)
     def _compute_total_hours(self):

@@ -58,6 +58,13 @@ registry.category("web_tour.tours").add("hie_timesheet_week_employee_tour", {
         },
         // a week of hours on two projects
         ...addRow("Tour Regie A", [8, 8, 8, 8]),
+        {
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            trigger: ".o_form_saved .o_field_widget[name=total_hours]:contains(32:00)",
+        },
         ...addRow("Tour Regie B", [0, 0, 0, 0, 8]),
         {
             trigger: ".o_form_button_save",
