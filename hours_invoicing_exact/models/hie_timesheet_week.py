@@ -247,6 +247,30 @@ class HieTimesheetWeek(models.Model):
         weeks._hie_sync_rows()
         return weeks
 
+    def write(self, vals):
+        # the hours of all rows of the grid are written at once, after the rows themselves
+        days_by_row = {}
+        if vals.get("row_ids"):
+            from .hie_timesheet_week_row import DAYS  # noqa: PLC0415
+
+            commands = []
+            for command in vals["row_ids"]:
+                if command[0] == Command.UPDATE and isinstance(command[2], dict):
+                    days = {day: command[2][day] for day in DAYS if day in command[2]}
+                    rest = {key: value for key, value in command[2].items()
+                            if key not in DAYS}
+                    if days:
+                        days_by_row[command[1]] = days
+                    if rest:
+                        commands.append((Command.UPDATE, command[1], rest))
+                else:
+                    commands.append(command)
+            vals = dict(vals, row_ids=commands)
+        res = super().write(vals)
+        if days_by_row:
+            self.env["hie.timesheet.week.row"]._hie_write_days(days_by_row)
+        return res
+
     def web_read(self, specification):
         if "row_ids" in specification:
             self._hie_sync_rows()

@@ -186,7 +186,18 @@ class HieTimesheetWeekRow(models.Model):
         for value, ids in writes.items():
             Line.browse(ids).write({"unit_amount": value})
         if to_create:
+            self._hie_prefetch_plans()
             Line.create(to_create)
+
+    def _hie_prefetch_plans(self):
+        """Read the analytic plan columns of the rows' projects in one query: hr_timesheet
+        reads them project by project when it creates timesheets."""
+        project_plan, other_plans = self.env["account.analytic.plan"]._get_all_plans()
+        projects = self.project_id.sudo()
+        names = [name for name in (plan._column_name() for plan in project_plan | other_plans)
+                 if name in projects._fields]
+        if names:
+            projects.fetch(names)
 
     def _hie_line_vals(self, date, hours):
         self.ensure_one()
@@ -199,6 +210,38 @@ class HieTimesheetWeekRow(models.Model):
             "product_id": self.product_id.id,
             "unit_amount": hours,
         }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # the hours of all new rows are written at once (the ORM inverses non-stored fields
+        # record by record)
+        vals_list = [dict(vals) for vals in vals_list]
+        days_list = [{day: vals.pop(day) for day in DAYS if day in vals} for vals in vals_list]
+        rows = super().create(vals_list)
+        days_by_row = {row.id: days for row, days in zip(rows, days_list, strict=True) if days}
+        if days_by_row:
+            self._hie_write_days(days_by_row)
+        return rows
+
+    @api.model
+    def _hie_write_days(self, days_by_row):
+        """Write the hours of several rows at once: ``{row id: {day field: hours}}``; one
+        create, one write per distinct value and one unlink of booking lines for all."""
+        rows = self.browse(list(days_by_row))
+        rows.check_access("write")
+        computed = self.pool.field_computed[self._fields[DAYS[0]]]
+        rows.invalidate_recordset([field.name for field in computed] + ["total_hours"])
+        with self.env.protecting(computed, rows):
+            for day in DAYS:
+                field = self._fields[day]
+                ids = [row_id for row_id, days in days_by_row.items() if day in days]
+                if ids:
+                    self.env.cache.update(self.browse(ids), field, [
+                        field.convert_to_cache(days_by_row[row_id][day], self.browse(row_id))
+                        for row_id in ids
+                    ])
+            rows._inverse_days()
+        rows.invalidate_recordset([field.name for field in computed] + ["total_hours"])
 
     def write(self, vals):
         keys = {"project_id", "task_id", "product_id"}
