@@ -909,6 +909,15 @@ class ProjectProject(models.Model):
             {"pivot_measures": ["billed_revenue", "draft_revenue", "hours"]},
         )
 
+    def action_view_hie_awaiting_approval(self):
+        """The hours to invoice that wait for the approval of their week."""
+        return self._hie_analysis_action(
+            [("billing_status", "=", "to_invoice"), ("booking_kind", "=", "hours"),
+             ("approval_state", "!=", "approved")],
+            {"pivot_measures": ["unbilled_revenue", "unapproved_hours"],
+             "pivot_row_groupby": ["employee_id"]},
+        )
+
     def action_view_hie_unbilled_revenue(self):
         return self._hie_analysis_action(
             [("billing_status", "=", "to_invoice")],

@@ -37,6 +37,7 @@ from . import (
     test_rate_agreements,
     test_security,
     test_timesheet_approval_invoicing,
+    test_timesheet_approval_stateful,
     test_timesheet_week,
     test_tour_invoicing,
     test_tour_project,

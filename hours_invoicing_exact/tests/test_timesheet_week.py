@@ -232,6 +232,8 @@ class TestTimesheetWeekLock(TimesheetWeekCase):
                 form.unit_amount = 1.0
         with self.assertRaises(UserError):  # the grid
             self.week.with_user(self.user_employee).row_ids.day_1 = 1.0
+        with self.assertRaises(UserError):  # a copy lands in the approved week
+            line.copy()
         # adding hours to the approved week
         with self.assertRaises(UserError):
             Line.create({"name": "more", "project_id": self.project_tm.id,
