@@ -10,7 +10,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["hr_timesheet", "account", "mail"],
+    "depends": ["hr_timesheet", "account"],
     "external_dependencies": {
         "python": ["requests", "zeep", "python-stdnum"],
     },
