@@ -158,6 +158,26 @@ class TestTimesheetWeekApproval(TimesheetWeekCase):
             {(self.project_tm, "submitted"), (self.project_tm2, "approved")},
         )
 
+    def test_send_back_one_row(self):
+        self.project_tm2.user_id = self.user_pm
+        week = self._submitted()
+        row = week.row_ids.filtered(lambda r: r.project_id == self.project_tm2)
+        action = row.with_user(self.user_pm).action_send_back_row()
+        wizard = self.env[action["res_model"]].with_user(self.user_pm).with_context(
+            action["context"]).create({"reason": "Wrong project"})
+        self.assertEqual(wizard.row_id, row)
+        wizard.action_send_back()
+        self.assertEqual(week.state, "sent_back")
+        self.assertEqual(
+            {(line.project_id, line.hie_approval_state) for line in self.lines_of(week)},
+            {(self.project_tm, "submitted"), (self.project_tm2, "draft")},
+        )
+        # the employee changes the row sent back, not the other one
+        rows = week.with_user(self.user_employee).row_ids
+        rows.filtered(lambda r: r.project_id == self.project_tm2).day_3 = 2.0
+        with self.assertRaises(UserError):
+            rows.filtered(lambda r: r.project_id == self.project_tm).day_1 = 1.0
+
     def test_employee_manager_setting(self):
         self.company.hie_timesheet_reviewer = "employee_manager"
         week = self._submitted()
