@@ -2,6 +2,7 @@
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
+import pytz
 from markupsafe import Markup
 
 from odoo import Command, _, api, fields, models
@@ -158,8 +159,6 @@ class HieTimesheetWeek(models.Model):
             return 0.0
         start = datetime.combine(self.date_start, time.min)
         end = datetime.combine(self.date_start + timedelta(days=7), time.min)
-        import pytz  # noqa: PLC0415 (pytz is Odoo's own dependency)
-
         tz = pytz.timezone(calendar.tz or "UTC")
         return calendar.get_work_hours_count(tz.localize(start), tz.localize(end),
                                              compute_leaves=False)

@@ -164,7 +164,7 @@ class TestTimesheetWeekApproval(TimesheetWeekCase):
         row = week.row_ids.filtered(lambda r: r.project_id == self.project_tm2)
         action = row.with_user(self.user_pm).action_send_back_row()
         wizard = self.env[action["res_model"]].with_user(self.user_pm).with_context(
-            action["context"]).create({"reason": "Wrong project"})
+            **action["context"]).create({"reason": "Wrong project"})
         self.assertEqual(wizard.row_id, row)
         wizard.action_send_back()
         self.assertEqual(week.state, "sent_back")
