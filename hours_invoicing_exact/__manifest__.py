@@ -55,6 +55,10 @@
         "views/accounting_period_entry_views.xml",
         "views/res_config_settings_period_sync_views.xml",
         "views/contract_contract_views.xml",
+        "security/hie_timesheet_week_security.xml",
+        "views/hie_timesheet_week_views.xml",
+        "views/res_config_settings_timesheet_views.xml",
+        "data/hie_timesheet_week_cron.xml",
     ],
     "demo": [
         "demo/hie_demo.xml",

@@ -147,6 +147,13 @@ def pre_init_hook(env):
     _add_columns(cr, "account_analytic_line", LINE_COLUMNS)
     count = fill_line_defaults(cr)
     _logger.info("hours_invoicing_exact: booking data set on %s existing analytic lines", count)
+    # existing lines are not approved: a column default, no rewrite of the table
+    cr.execute("ALTER TABLE account_analytic_line"
+               " ADD COLUMN IF NOT EXISTS hie_approval_state varchar DEFAULT 'draft'")
+    # companies that invoice their hours today keep doing so; new companies wait for approval
+    _add_columns(cr, "res_company", {"hie_invoice_approved_only": "bool"})
+    cr.execute("UPDATE res_company SET hie_invoice_approved_only = FALSE"
+               " WHERE hie_invoice_approved_only IS NULL")
     _add_columns(cr, "account_move_line", MOVE_LINE_COLUMNS)
     count = fill_move_line_base_taxes(cr)
     _logger.info("hours_invoicing_exact: base tax set on %s existing journal items", count)

@@ -19,6 +19,8 @@ from . import (
     credit_control_run,
     hie_billing_link,
     hie_contract_period,
+    hie_timesheet_week,
+    hie_timesheet_week_row,
     hr_employee,
     product_template,
     project_installment,

@@ -2,9 +2,10 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..services import rates
+from .hie_timesheet_week import APPROVAL_WRITE, LOCKED_LINE_STATES, week_start
 
 AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
 # The values derived by the addon are read together, and only when one of them is needed:
@@ -13,6 +14,11 @@ AGREEMENTS_MEMO = "hours_invoicing_exact.rate_agreements"
 BOOKING_PREFETCH = "hie_booking"
 # While create() runs: ids of the lines whose amount was written (see _hie_set_cost_amount)
 COST_PENDING = "hours_invoicing_exact.cost_pending"
+#: What the employee can no longer change once the hours are submitted or approved
+APPROVAL_LOCKED_FIELDS = (
+    "date", "project_id", "task_id", "employee_id", "product_id", "unit_amount",
+    "product_uom_id", "name", "is_direct", "revenue_override", "revenue_manual",
+)
 
 
 class AccountAnalyticLine(models.Model):
@@ -108,6 +114,17 @@ class AccountAnalyticLine(models.Model):
         prefetch=BOOKING_PREFETCH,
         help="Direct hours are billable work for a customer; indirect hours are internal "
         "(training, sales, overhead).",
+    )
+    hie_approval_state = fields.Selection(
+        selection=[("draft", "Not submitted"), ("submitted", "Submitted"),
+                   ("approved", "Approved")],
+        string="Approval",
+        default="draft",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Hours are submitted with their week and approved by its reviewer; only "
+        "approved hours are invoiced when the company says so.",
     )
     # The billing link lives in hie.billing.link (one narrow row per billed line), which owns
     # billing: the three fields below are read from it, searched and grouped in SQL, never
@@ -445,6 +462,13 @@ class AccountAnalyticLine(models.Model):
         default_products = {}  # project id → its default service product id
         for vals in vals_list:
             self._hie_check_override_rights(vals)
+            if not self.env.context.get(APPROVAL_WRITE) and \
+                    vals.get("hie_approval_state", "draft") != "draft":
+                raise UserError(_(
+                    "New hours are not approved yet: they are submitted and approved with "
+                    "their week."
+                ))
+            vals.pop("hie_approval_state", None)
             project_id = vals.get("project_id")
             if project_id and not vals.get("product_id"):
                 if project_id not in default_products:
@@ -471,6 +495,7 @@ class AccountAnalyticLine(models.Model):
         # create nested in this one) follows here, with the cost of the new lines
         others = self.browse(set(pending).difference(lines.ids)).exists()
         (lines | others).sudo()._hie_set_cost_amount()
+        lines._hie_follow_week(added=True)
         return lines
 
     @api.model
@@ -486,6 +511,7 @@ class AccountAnalyticLine(models.Model):
         if not vals.keys().isdisjoint(Link._get_protected_fields()):
             Link._check_lock(self, vals)
         self._hie_check_override_rights(vals)
+        vals, corrections = self._hie_check_approval_lock(vals)
         if "amount" in vals:
             pending = self.env.cr.precommit.data.get(COST_PENDING)
             if pending is None:
@@ -494,7 +520,12 @@ class AccountAnalyticLine(models.Model):
                 pending.update(self.ids)
         moving = not vals.keys().isdisjoint(("project_id", "account_id", "task_id"))
         projects_before = self.booking_project_id if moving else None
-        res = super().write(vals)
+        if corrections and len(corrections) == len(self) and not self.env.su:
+            # the reviewer corrects the hours he reviews, also without the right to write
+            # other employees' timesheets (checked in _hie_check_approval_lock)
+            res = super(AccountAnalyticLine, self.sudo()).write(vals)
+        else:
+            res = super().write(vals)
         if not vals.keys().isdisjoint(("cost_unit_price", "unit_amount")):
             self._hie_sync_cost_amount()
         if "amount" in vals:
@@ -510,6 +541,10 @@ class AccountAnalyticLine(models.Model):
             )
             # A line moved onto a project must meet the booking rule of its new project.
             moved._hie_check_booking_allowed()
+        if not vals.keys().isdisjoint(("date", "employee_id", "project_id")):
+            self._hie_follow_week()
+        if corrections:
+            self.env["hie.timesheet.week"]._hie_track_corrections(corrections)
         return res
 
     @api.onchange("project_id")
@@ -556,4 +591,169 @@ class AccountAnalyticLine(models.Model):
     # ------------------------------------------------------------------
     def unlink(self):
         self.env["hie.billing.link"]._check_lock(self)
+        _vals, corrections = self._hie_check_approval_lock(None)
+        if corrections:
+            self.env["hie.timesheet.week"]._hie_track_corrections(corrections)
+            if len(corrections) == len(self) and not self.env.su:
+                # the reviewer removes hours he reviews (checked above)
+                return super(AccountAnalyticLine, self.sudo()).unlink()
         return super().unlink()
+
+    # ------------------------------------------------------------------
+    # The approval lock: submitted and approved hours change only by their reviewer
+    # ------------------------------------------------------------------
+    def _hie_reviewer(self):
+        """The users who review this booking line: by the company's setting the project
+        manager of the project, or the employee's manager (also when the project has no
+        manager or the employee manages it); a timesheet administrator when neither
+        exists. Nobody reviews their own hours."""
+        self.ensure_one()
+        line = self.sudo()
+        Users = self.env["res.users"]
+        own = line.employee_id.user_id
+        reviewer = Users
+        if line.company_id.hie_timesheet_reviewer == "project_manager":
+            manager = line.project_id.user_id
+            if manager and manager != own:
+                reviewer = manager
+        if not reviewer:
+            manager = line.employee_id.parent_id.user_id
+            if manager and manager != own:
+                reviewer = manager
+        return reviewer
+
+    def _hie_filter_reviewable(self, user=None):
+        """The lines of these that ``user`` (the current user) reviews."""
+        user = user or self.env.user
+        is_admin = None
+
+        def reviews(line):
+            nonlocal is_admin
+            reviewer = line._hie_reviewer()
+            if reviewer:
+                return reviewer == user
+            if line.sudo().employee_id.user_id == user:
+                return False
+            if is_admin is None:
+                is_admin = user.has_group("hr_timesheet.group_timesheet_manager")
+            return is_admin
+
+        return self.filtered(reviews)
+
+    def _hie_check_approval_lock(self, vals):
+        """Submitted and approved hours: their employee (anyone but their reviewer) cannot
+        change or delete them, on any path (form, list, grid, import, RPC); the approval
+        state is written by the week's actions only. Return ``vals`` (without an unchanged
+        approval state) and the changes of the reviewer to post on the weeks, as a list of
+        ``(line, text)``."""
+        if vals is not None and "hie_approval_state" in vals \
+                and not self.env.context.get(APPROVAL_WRITE):
+            if any(line.hie_approval_state != vals["hie_approval_state"]
+                   for line in self.sudo()):
+                raise UserError(_(
+                    "Hours are submitted, approved and sent back with their week, not by "
+                    "writing their approval state."
+                ))
+            vals = {key: value for key, value in vals.items() if key != "hie_approval_state"}
+        if vals is not None and vals.keys().isdisjoint(APPROVAL_LOCKED_FIELDS):
+            return vals, []
+        locked = self.sudo().filtered(
+            lambda line: line.hie_approval_state in LOCKED_LINE_STATES)
+        if not locked:
+            return vals, []
+        changes = {}
+        for line in locked:
+            changed = list(APPROVAL_LOCKED_FIELDS) if vals is None else [
+                fname for fname in APPROVAL_LOCKED_FIELDS if fname in vals
+                and self._hie_value_changes(line, fname, vals[fname])
+            ]
+            if changed:
+                changes[line] = changed
+        if not changes:
+            return vals, []
+        if not self.env.su:
+            changed_lines = self.browse([line.id for line in changes])
+            refused = changed_lines - changed_lines._hie_filter_reviewable()
+            if refused:
+                line = refused[0].sudo()
+                states = dict(self._fields["hie_approval_state"]._description_selection(
+                    self.env))
+                raise UserError(_(
+                    "You cannot change or delete the hours of %(date)s on “%(project)s”: they "
+                    "are %(state)s. Ask your reviewer to send the week back, or to correct "
+                    "them.",
+                    date=line.date, project=line.project_id.display_name,
+                    state=states[line.hie_approval_state].lower(),
+                ))
+        Week = self.env["hie.timesheet.week"]
+        corrections = []
+        for line, changed in changes.items():
+            before = Week._hie_describe_line(line)
+            if vals is None:
+                text = _("deleted: %s", before)
+            else:
+                text = _("%(line)s: %(fields)s changed", line=before, fields=", ".join(
+                    f"{line._fields[fname].get_description(self.env)['string']} → "
+                    f"{self._hie_display_value(line, fname, vals[fname])}"
+                    for fname in changed
+                ))
+            corrections.append((line, text))
+        return vals, corrections
+
+    @api.model
+    def _hie_value_changes(self, line, fname, value):
+        field = line._fields[fname]
+        new = field.convert_to_record(field.convert_to_cache(value, line), line)
+        if field.type == "float":
+            return field.convert_to_cache(line[fname], line) != field.convert_to_cache(new, line)
+        return new != line[fname]
+
+    @api.model
+    def _hie_display_value(self, line, fname, value):
+        field = line._fields[fname]
+        new = field.convert_to_record(field.convert_to_cache(value, line), line)
+        if field.type == "many2one":
+            return new.display_name or ""
+        return str(new if new not in (None, False) else "")
+
+    def _hie_follow_week(self, added=False):
+        """Hours added to (or moved into) a submitted or approved week take its state: only
+        its reviewers may (tracked on the week); hours moved out of such a week are draft
+        again."""
+        if self.env.context.get(APPROVAL_WRITE):
+            return
+        hours = self.sudo().filtered(lambda line: line.project_id and line.employee_id)
+        if not hours:
+            return
+        Week = self.env["hie.timesheet.week"].sudo()
+        weeks = Week.search([
+            ("employee_id", "in", hours.employee_id.ids),
+            ("date_start", "in", list({week_start(line.date) for line in hours})),
+            ("state", "in", ("submitted", "approved")),
+        ])
+        state_by_key = {(week.employee_id.id, week.date_start): week.state for week in weeks}
+        by_state = defaultdict(list)
+        for line in hours:
+            state = state_by_key.get((line.employee_id.id, week_start(line.date)), "draft")
+            if state != line.hie_approval_state:
+                by_state[state].append(line.id)
+        into_locked = self.browse(by_state.get("submitted", []) + by_state.get("approved", []))
+        if into_locked and not self.env.su:
+            refused = into_locked - into_locked._hie_filter_reviewable()
+            if refused:
+                line = refused[0].sudo()
+                raise UserError(_(
+                    "You cannot book hours on %(date)s: the week of %(employee)s is submitted "
+                    "or approved. Ask the reviewer to send it back.",
+                    date=line.date, employee=line.employee_id.name,
+                ))
+        for state, ids in by_state.items():
+            self.browse(ids).sudo().with_context(**{APPROVAL_WRITE: True}).write(
+                {"hie_approval_state": state})
+        if into_locked:
+            Week = self.env["hie.timesheet.week"]
+            Week._hie_track_corrections([
+                (line, (_("added: %s", Week._hie_describe_line(line)) if added
+                        else _("moved: %s", Week._hie_describe_line(line))))
+                for line in into_locked.sudo()
+            ])

@@ -184,6 +184,20 @@ class ProjectProject(models.Model):
         help="Revenue of the booking lines still to invoice.",
     )
 
+    hie_awaiting_approval_revenue = fields.Monetary(
+        string="Awaiting Approval",
+        compute="_compute_hie_booking_figures",
+        currency_field="currency_id",
+        groups="project.group_project_manager,hr_timesheet.group_hr_timesheet_approver",
+        help="Value of the hours to invoice that wait for the approval of their week (not "
+        "in the unbilled value).",
+    )
+    hie_awaiting_approval_count = fields.Integer(
+        string="Lines Awaiting Approval",
+        compute="_compute_hie_booking_figures",
+        groups="project.group_project_manager,hr_timesheet.group_hr_timesheet_approver",
+    )
+
     # ==================================================================
     # Project kind, status, principal and debtor, and the booking rule
     # ==================================================================
@@ -301,12 +315,34 @@ class ProjectProject(models.Model):
     # The invoicing service
     # ------------------------------------------------------------------
     @api.model
-    def _hie_billable_domain(self):
+    def _hie_billable_domain(self, approved_only=True):
         """The rule: only direct lines of time & material projects whose status allows
-        invoicing (quoted/tendered or order), and only once (see
-        :meth:`_hie_invoiceable_domain`)."""
-        return self.env["hie.billing.link"]._billable_domain() + [
+        invoicing (quoted/tendered or order), only approved hours where the company
+        invoices approved hours only, and only once (see :meth:`_hie_invoiceable_domain`).
+        """
+        domain = self.env["hie.billing.link"]._billable_domain() + [
             ("booking_project_id.project_status", "in", INVOICEABLE_STATUSES),
+        ]
+        if approved_only:
+            domain += self._hie_approved_domain()
+        return domain
+
+    @api.model
+    def _hie_approved_domain(self):
+        """Lines that approval does not hold back: other costs, approved hours, and the
+        hours of companies that invoice without approval."""
+        return ["|", "|", ("booking_kind", "!=", "hours"),
+                ("hie_approval_state", "=", "approved"),
+                ("company_id.hie_invoice_approved_only", "=", False)]
+
+    @api.model
+    def _hie_awaiting_approval_domain(self):
+        """Hours that would be invoiced but wait for their approval."""
+        return self._hie_billable_domain(approved_only=False) + [
+            ("billing_status", "=", "to_invoice"),
+            ("booking_kind", "=", "hours"),
+            ("hie_approval_state", "!=", "approved"),
+            ("company_id.hie_invoice_approved_only", "=", True),
         ]
 
     @api.model
@@ -821,10 +857,14 @@ class ProjectProject(models.Model):
             values = figures.get(project.id, {})
             project.hie_billed_revenue = values.get("billed_revenue", 0.0)
             project.hie_unbilled_revenue = values.get("unbilled_revenue", 0.0)
+            project.hie_awaiting_approval_revenue = values.get("awaiting_revenue", 0.0)
+            project.hie_awaiting_approval_count = int(values.get("awaiting_count", 0))
 
     def _hie_get_booking_figures(self):
-        """Per project id: hours, hours_cost, other_cost, billed_revenue, unbilled_revenue
-        of its booking lines, in company currency (one grouped query)."""
+        """Per project id: hours, hours_cost, other_cost, billed_revenue, unbilled_revenue,
+        awaiting_revenue and awaiting_count (hours to invoice that wait for approval, not in
+        the unbilled revenue) of its booking lines, in company currency (one grouped
+        query)."""
         ids = [pid for pid in self.ids if pid]
         if not ids:
             return {}
@@ -832,13 +872,15 @@ class ProjectProject(models.Model):
             # the lines of the companies the user works in (a project without a company
             # has lines of several)
             [("booking_project_id", "in", ids), ("company_id", "in", self.env.companies.ids)],
-            ["booking_project_id", "booking_kind", "billing_status"],
-            ["unit_amount:sum", "cost_amount:sum", "revenue_amount:sum"],
+            ["booking_project_id", "booking_kind", "billing_status", "hie_approval_state",
+             "company_id"],
+            ["unit_amount:sum", "cost_amount:sum", "revenue_amount:sum", "__count"],
         )
         result = defaultdict(lambda: dict.fromkeys(
-            ("hours", "hours_cost", "other_cost", "billed_revenue", "unbilled_revenue"), 0.0
+            ("hours", "hours_cost", "other_cost", "billed_revenue", "unbilled_revenue",
+             "awaiting_revenue", "awaiting_count"), 0.0
         ))
-        for project, kind, status, hours, cost, revenue in groups:
+        for project, kind, status, approval, company, hours, cost, revenue, count in groups:
             values = result[project.id]
             if kind == "hours":
                 values["hours"] += hours
@@ -847,6 +889,10 @@ class ProjectProject(models.Model):
                 values["other_cost"] += cost
             if status == "invoiced":
                 values["billed_revenue"] += revenue
+            elif status == "to_invoice" and kind == "hours" and approval != "approved" \
+                    and company.hie_invoice_approved_only:
+                values["awaiting_revenue"] += revenue
+                values["awaiting_count"] += count
             elif status == "to_invoice":
                 values["unbilled_revenue"] += revenue
         return dict(result)
@@ -866,6 +912,15 @@ class ProjectProject(models.Model):
         return self._hie_analysis_action(
             [("billing_status", "in", ("on_draft", "invoiced"))],
             {"pivot_measures": ["billed_revenue", "draft_revenue", "hours"]},
+        )
+
+    def action_view_hie_awaiting_approval(self):
+        """The hours to invoice that wait for the approval of their week."""
+        return self._hie_analysis_action(
+            [("billing_status", "=", "to_invoice"), ("booking_kind", "=", "hours"),
+             ("approval_state", "!=", "approved")],
+            {"pivot_measures": ["unbilled_revenue", "unapproved_hours"],
+             "pivot_row_groupby": ["employee_id"]},
         )
 
     def action_view_hie_unbilled_revenue(self):

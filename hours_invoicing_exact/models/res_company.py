@@ -48,6 +48,25 @@ class ResCompany(models.Model):
         help="E-mail the posted automatic invoices to the invoice debtor (Odoo's standard "
         "sending).",
     )
+    hie_invoice_approved_only = fields.Boolean(
+        string="Invoice Approved Hours Only",
+        default=True,
+        help="Hours are invoiced (by the invoicing wizard and the scheduled invoicing) only "
+        "once their week is approved; unapproved hours wait as awaiting approval. On for new "
+        "companies; companies that existed when the addon was installed start without it.",
+    )
+    hie_timesheet_reviewer = fields.Selection(
+        selection=[
+            ("project_manager", "Project manager of the project"),
+            ("employee_manager", "Manager of the employee"),
+        ],
+        string="Timesheets Approved By",
+        default="project_manager",
+        required=True,
+        help="Who approves or sends back the submitted weeks of this company's employees: "
+        "the project manager of each project (per project line), or the employee's manager "
+        "(the whole week).",
+    )
     hie_pdf_system_fonts = fields.Boolean(
         string="PDF With Installed Fonts",
         compute="_compute_hie_pdf_system_fonts",

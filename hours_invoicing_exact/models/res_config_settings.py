@@ -33,6 +33,12 @@ class ResConfigSettings(models.TransientModel):
     hie_auto_send_invoices = fields.Boolean(
         related="company_id.hie_auto_send_invoices", readonly=False,
     )
+    hie_invoice_approved_only = fields.Boolean(
+        related="company_id.hie_invoice_approved_only", readonly=False,
+    )
+    hie_timesheet_reviewer = fields.Selection(
+        related="company_id.hie_timesheet_reviewer", readonly=False,
+    )
 
     # ------------------------------------------------------------------
     # Sync mode (memorial entries per day / month)

@@ -24,7 +24,7 @@ class ProjectBookingAnalysis(models.Model):
         "account.analytic.line": [
             "name", "date", "booking_project_id", "task_id", "employee_id", "product_id",
             "is_direct", "booking_kind", "company_id", "currency_id", "unit_amount",
-            "cost_amount", "revenue_amount",
+            "cost_amount", "revenue_amount", "hie_approval_state",
         ],
         "hie.billing.link": ["booking_line_id", "move_id"],
         "project.project": ["partner_id", "invoice_partner_id", "invoicing_type"],
@@ -60,6 +60,17 @@ class ProjectBookingAnalysis(models.Model):
     booking_kind = fields.Selection(
         selection=[("hours", "Hours"), ("cost", "Other costs")], string="Kind", readonly=True
     )
+    approval_state = fields.Selection(
+        selection=[("draft", "Not submitted"), ("submitted", "Submitted"),
+                   ("approved", "Approved")],
+        string="Approval",
+        readonly=True,
+        help="The approval of the hours' week (other costs have none).",
+    )
+    approved_hours = fields.Float(readonly=True, aggregator="sum",
+                                  help="Hours whose week is approved.")
+    unapproved_hours = fields.Float(readonly=True, aggregator="sum",
+                                    help="Hours whose week is not approved (yet).")
     invoicing_type = fields.Selection(
         selection=[
             ("time_material", "Time & material"),
@@ -117,6 +128,13 @@ class ProjectBookingAnalysis(models.Model):
                    COALESCE(l.is_direct, FALSE) AS is_direct,
                    s.billing_status AS billing_status,
                    l.booking_kind AS booking_kind,
+                   CASE WHEN l.booking_kind = 'hours'
+                        THEN COALESCE(l.hie_approval_state, 'draft') END AS approval_state,
+                   CASE WHEN l.booking_kind = 'hours' AND l.hie_approval_state = 'approved'
+                        THEN l.unit_amount ELSE 0 END AS approved_hours,
+                   CASE WHEN l.booking_kind = 'hours'
+                             AND COALESCE(l.hie_approval_state, 'draft') != 'approved'
+                        THEN l.unit_amount ELSE 0 END AS unapproved_hours,
                    p.invoicing_type AS invoicing_type,
                    k.move_id AS invoice_id,
                    l.company_id AS company_id,

@@ -24,6 +24,8 @@ class TestMultiCompany(HieCase):
         cls.company_b = cls.env["res.company"].create({
             "name": "Installatiebedrijf Zuid B.V.", "country_id": nl.id,
             "currency_id": cls.env.ref("base.EUR").id,
+            # these tests are about companies, not about the approval of hours
+            "hie_invoice_approved_only": False,
         })
         cls.env["account.chart.template"].try_loading("nl", cls.company_b, install_demo=False)
         cls.env.user.company_ids |= cls.company_b

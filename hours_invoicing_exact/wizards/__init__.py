@@ -1,5 +1,6 @@
 from . import (
     account_move_reversal,
+    hie_timesheet_send_back,
     invoice_link_wizard,
     period_entry_preview,
     period_reconcile,

@@ -78,6 +78,15 @@ class HieProjectInvoiceWizard(models.TransientModel):
     left_out_summary = fields.Text(string="Lines Left Out", compute="_compute_preview",
                                    help="Unbilled lines of these projects that are not "
                                    "invoiced, and why.")
+    awaiting_count = fields.Integer(
+        string="Lines Awaiting Approval", compute="_compute_preview",
+        help="Hours that would be invoiced, but whose week is not approved yet: they are "
+        "invoiced once approved.",
+    )
+    awaiting_hours = fields.Float(string="Hours Awaiting Approval", compute="_compute_preview")
+    awaiting_amount = fields.Monetary(string="Value Awaiting Approval",
+                                      compute="_compute_preview",
+                                      currency_field="currency_id")
     currency_id = fields.Many2one(related="company_id.currency_id")
 
     @api.model
@@ -113,7 +122,16 @@ class HieProjectInvoiceWizard(models.TransientModel):
         return self.env["project.project"]
 
     def _get_domain(self):
-        domain = self.env["project.project"]._hie_invoiceable_domain() + [
+        return self.env["project.project"]._hie_invoiceable_domain() + self._get_scope_domain()
+
+    def _get_awaiting_domain(self):
+        """The hours of this invoicing that wait for approval."""
+        return (self.env["project.project"]._hie_awaiting_approval_domain()
+                + self._get_scope_domain())
+
+    def _get_scope_domain(self):
+        """The projects, company, date and chosen lines of this invoicing."""
+        domain = [
             ("booking_project_id", "in", self._get_projects().ids),
             ("company_id", "=", self.company_id.id),  # the lines of the invoicing company
             ("date", "<=", self.date_to),
@@ -131,9 +149,14 @@ class HieProjectInvoiceWizard(models.TransientModel):
                 wizard.update({
                     "line_count": 0, "hours": 0.0, "cost_line_count": 0, "cost_summary": False,
                     "amount": 0.0, "issue_line_ids": False, "issue_summary": False,
-                    "left_out_summary": False,
+                    "left_out_summary": False, "awaiting_count": 0, "awaiting_hours": 0.0,
+                    "awaiting_amount": 0.0,
                 })
                 continue
+            [(awaiting_count, awaiting_hours, awaiting_amount)] = Line.sudo()._read_group(
+                wizard._get_awaiting_domain(), [],
+                ["__count", "unit_amount:sum", "revenue_amount:sum"],
+            )
             issues = wizard._get_issues()
             domain = wizard._get_domain()
             if wizard.exclude_issue_lines and issues:
@@ -164,6 +187,9 @@ class HieProjectInvoiceWizard(models.TransientModel):
                 "issue_line_ids": [Command.set(list(issues))],
                 "issue_summary": wizard._describe_issues(issues) or False,
                 "left_out_summary": wizard._describe_left_out(issues) or False,
+                "awaiting_count": awaiting_count,
+                "awaiting_hours": awaiting_hours or 0.0,
+                "awaiting_amount": awaiting_amount or 0.0,
             })
 
     # ------------------------------------------------------------------
@@ -237,6 +263,10 @@ class HieProjectInvoiceWizard(models.TransientModel):
         ):
             add(self.env._("booked after %s", self.date_to), count,
                 hours if kind == "hours" else 0.0)
+        [(awaiting, awaiting_hours)] = Line._read_group(
+            self._get_awaiting_domain(), [], ["__count", "unit_amount:sum"])
+        if awaiting:
+            add(self.env._("awaiting approval of their week"), awaiting, awaiting_hours or 0.0)
         if self.exclude_issue_lines and issues:
             lines = Line.browse(list(issues))
             add(self.env._("no rate, sales tax or activity (left out on request)"), len(lines),
