@@ -22,6 +22,13 @@ class TestDutchTranslation(TransactionCase):
         template = polib.pofile(buffer.getvalue().decode())
         source = {entry.msgid for entry in template}
         self.assertGreater(len(source), 50)
+        # Odoo loads nl.po merged with the .pot (odoo/tools/translate.py PoFileReader): an
+        # entry whose msgid is missing from the .pot is dropped and never reaches the users
+        pot = polib.pofile(str(Path(__file__).parent.parent / "i18n" /
+                               "hours_invoicing_exact.pot"))
+        not_in_pot = sorted(source - {entry.msgid for entry in pot})
+        self.assertFalse(not_in_pot, f"{len(not_in_pot)} strings missing from the .pot (run "
+                                     f"scripts/update_i18n.py): {not_in_pot[:20]}")
         translation = polib.pofile(str(Path(__file__).parent.parent / "i18n" / "nl.po"))
         translated = {entry.msgid: entry.msgstr for entry in translation
                       if entry.msgstr and "fuzzy" not in entry.flags}
