@@ -572,7 +572,40 @@ class HieTimesheetWeek(models.Model):
         for employee in missing:
             week = by_employee[employee.id].with_context(lang=employee.user_id.lang)
             week._hie_remind(employee.user_id)
+        self._hie_remind_reviewers()
         return len(missing)
+
+    @api.model
+    def _hie_remind_reviewers(self):
+        """Show every reviewer, once a week, what waits for them: one message listing the
+        submitted weeks with hours they review still to approve, in their language."""
+        submitted = self.sudo().search([("state", "=", "submitted")], order="date_start, id")
+        lines_by_week = submitted._hie_lines_by_week()
+        waiting = defaultdict(lambda: defaultdict(float))
+        for week in submitted:
+            lines = lines_by_week.get(week.id, self.env["account.analytic.line"]).filtered(
+                lambda line: line.hie_approval_state == "submitted")
+            for line in lines:
+                for reviewer in line._hie_reviewer():
+                    waiting[reviewer][week] += line.unit_amount
+            if not lines and week.employee_id.parent_id.user_id:
+                waiting[week.employee_id.parent_id.user_id][week] += 0.0
+        for reviewer, weeks in waiting.items():
+            env_lang = self.with_context(lang=reviewer.lang or "en_US").env
+            items = Markup("").join(
+                Markup("<li>%s: %s h</li>") % (
+                    week.with_env(env_lang).name, format_duration(hours))
+                for week, hours in weeks.items())
+            self.browse().message_notify(
+                partner_ids=reviewer.partner_id.ids,
+                subject=env_lang._("%(count)s weeks of hours wait for your approval",
+                                   count=len(weeks)),
+                body=Markup("<p>%s</p><ul>%s</ul>") % (
+                    env_lang._("These submitted weeks have hours you review that are not "
+                               "approved yet (Timesheets > Weeks To Approve):"), items),
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+        return len(waiting)
 
     def _hie_remind(self, user):
         """One reminder: an activity and an e-mail in the user's language."""

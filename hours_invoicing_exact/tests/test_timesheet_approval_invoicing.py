@@ -166,6 +166,27 @@ class TestTimesheetReminder(TimesheetWeekCase):
         with freeze_time(day):
             return self.Week._cron_hie_remind_missing_weeks()
 
+    def test_reviewers_are_shown_what_waits(self):
+        self.activate_dutch()
+        self.user_pm.lang = "nl_NL"
+        week = self.fill(self.week_of(), {self.project_tm: [8.0, 1.5]})
+        week.with_user(self.user_employee).action_submit()
+        digest = self.env["mail.message"].search([
+            ("model", "=", False), ("partner_ids", "in", self.user_pm.partner_id.ids)])
+        self.assertFalse(digest)
+        self._cron(MONDAY + timedelta(7))
+        digest = self.env["mail.message"].search([
+            ("model", "=", False), ("partner_ids", "in", self.user_pm.partner_id.ids)])
+        self.assertEqual(len(digest), 1)
+        self.assertIn("1 weken met uren wachten op uw goedkeuring", digest.subject)
+        self.assertIn(week.with_context(lang="nl_NL").name, digest.body)  # "week 2 van"
+        self.assertIn("09:30 h", digest.body)
+        # approved: nothing waits any more, no message the next week
+        week.with_user(self.user_pm).action_approve()
+        self._cron(MONDAY + timedelta(14))
+        self.assertEqual(len(self.env["mail.message"].search([
+            ("model", "=", False), ("partner_ids", "in", self.user_pm.partner_id.ids)])), 1)
+
     def test_reminds_weeks_not_submitted(self):
         self.activate_dutch()
         self.user_employee.lang = "nl_NL"
