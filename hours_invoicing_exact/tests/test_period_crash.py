@@ -7,9 +7,7 @@ their own, and everything made by the test (or by the killed worker) is deleted 
 """
 
 import datetime as dt
-import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from hie_testing.exact_server import (
 )
 
 from .exact_common import CommittedWorkersMixin, ExactServerMixin, connected_connection
+from .killed_worker import run_killed_worker
 
 POSTS = ("POST", "generaljournalentry/GeneralJournalEntries")
 WORKER = Path(__file__).with_name("period_crash_worker.py")
@@ -158,10 +157,7 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
             str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
             str(self.company_id), today.isoformat(),
         ]
-        return subprocess.run(  # noqa: S603 - our own worker script
-            command, capture_output=True, text=True, timeout=300, check=False,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
+        return run_killed_worker(command, self.env.cr.dbname)
 
     def test_worker_killed_after_post_then_next_run_looks_it_up(self):
         worker = self._run_killed_worker(dt.date(2024, 4, 1))

@@ -8,9 +8,7 @@ their own, and everything made by the test (or by the killed worker) is deleted 
 """
 
 import datetime as dt
-import os
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +19,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
 
 from .exact_common import CommittedWorkersMixin
+from .killed_worker import run_killed_worker
 
 WORKER = Path(__file__).with_name("recurring_crash_worker.py")
 # tables whose rows made after set-up are deleted again (children before parents)
@@ -98,10 +97,7 @@ class TestRecurringKilledWorker(CommittedWorkersMixin, TransactionCase):
             str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
             today.isoformat(),
         ]
-        return subprocess.run(  # noqa: S603 - our own worker script
-            command, capture_output=True, text=True, timeout=300, check=False,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
+        return run_killed_worker(command, self.env.cr.dbname)
 
     def _run_cron(self, today):
         with self.cursor() as cr:

@@ -7,9 +7,7 @@ per invoice, equal to the cent.
 The test's own transaction cannot be seen from other connections, so the fixtures are
 committed through a connection of their own and deleted at the end."""
 
-import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ from hie_testing.twinfield_server import CUSTOMER, OFFICE, ORGANISATION
 
 from ..services.exact.oauth import TokenState
 from .exact_common import CommittedWorkersMixin
+from .killed_worker import run_killed_worker
 from .twinfield_common import TwinfieldServerMixin
 
 RECORDS = 12
@@ -171,10 +170,7 @@ class TestTwinfieldWorkers(CommittedWorkersMixin, TwinfieldServerMixin, Transact
             str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
             str(self.connection_id),
         ]
-        worker = subprocess.run(  # noqa: S603 - our own worker script
-            command, capture_output=True, text=True, timeout=300, check=False,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
+        worker = run_killed_worker(command, self.env.cr.dbname)
         self.assertEqual(worker.returncode, -signal.SIGKILL, worker.stderr[-3000:])
         # Twinfield stored the batch; Odoo committed "sending" before the call, never the
         # answer
