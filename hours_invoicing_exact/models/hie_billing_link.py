@@ -708,11 +708,17 @@ class HieBillingLink(models.Model):
             SQL("ARRAY_AGG(%s ORDER BY %s)", SQL.identifier(alias, "id"),
                 SQL.identifier(alias, "id")),
         ))
-        Project, Product = self.env["project.project"], self.env["product.product"]
-        Employee, Uom = self.env["hr.employee"], self.env["uom.uom"]
+        # the records of all rows are read together (one query per model, not per row)
+        Project, Product, Employee, Uom = (
+            self.env[model].browse({row[index] for row in rows if row[index]})
+            for model, index in (("project.project", 0), ("product.product", 1),
+                                 ("hr.employee", 2), ("uom.uom", 4))
+        )
         return [
-            (Project.browse(project_id), Product.browse(product_id),
-             Employee.browse(employee_id), rate or 0.0, Uom.browse(uom_id), kind,
+            (Project.browse(project_id).with_prefetch(Project._prefetch_ids),
+             Product.browse(product_id).with_prefetch(Product._prefetch_ids),
+             Employee.browse(employee_id).with_prefetch(Employee._prefetch_ids),
+             rate or 0.0, Uom.browse(uom_id).with_prefetch(Uom._prefetch_ids), kind,
              qty or 0.0, revenue or 0.0, ids)
             for project_id, product_id, employee_id, rate, uom_id, kind, qty, revenue, ids
             in rows

@@ -415,6 +415,7 @@ class ProjectProject(models.Model):
                 company, debtor, currency, specs, invoice_date, journal,
             ))
             specs_list.append(specs)
+        self._hie_set_default_journals(vals_list)
         moves = self.env["account.move"].with_company(self.env.company).create(vals_list)
         links = []
         for move, specs in zip(moves, specs_list, strict=True):
@@ -425,6 +426,26 @@ class ProjectProject(models.Model):
                 links.extend((line_id, aml.id, move.id) for line_id in spec["ids"])
         self.env["hie.billing.link"]._link(links)
         return moves
+
+    @api.model
+    def _hie_set_default_journals(self, vals_list):
+        """Give the new invoices without a journal the sales journal Odoo would give them
+        (its own search, ``account.move._search_default_journal``), searched once per company
+        and currency instead of once per invoice."""
+        journals = {}
+        Move = self.env["account.move"]
+        for vals in vals_list:
+            if vals.get("journal_id"):
+                continue
+            key = (vals["company_id"], vals["currency_id"])
+            if key not in journals:
+                company = self.env["res.company"].browse(vals["company_id"])
+                journals[key] = Move.with_company(company).new({
+                    "move_type": vals["move_type"],
+                    "company_id": company.id,
+                    "currency_id": vals["currency_id"],
+                })._search_default_journal()
+            vals["journal_id"] = journals[key].id
 
     @api.model
     def _hie_invoice_key(self, project, grouping):
