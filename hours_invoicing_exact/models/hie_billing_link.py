@@ -15,7 +15,6 @@ BILLED_AS = ("revenue_amount", "revenue_unit_rate", "revenue_source", "revenue_a
              "is_direct")
 
 
-
 def int_array(values):
     """An ``int[]`` parameter of many values as one array literal (``'{1,2,NULL}'``, to be
     cast ``%s::int[]``): PostgreSQL reads it at once, where the ``ARRAY[1, 2, NULL]`` that

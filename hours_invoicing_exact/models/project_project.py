@@ -431,7 +431,10 @@ class ProjectProject(models.Model):
     def _hie_set_default_journals(self, vals_list):
         """Give the new invoices without a journal the sales journal Odoo would give them
         (its own search, ``account.move._search_default_journal``), searched once per company
-        and currency instead of once per invoice."""
+        and currency instead of once per invoice. A default journal in the context is left to
+        Odoo."""
+        if self.env.context.get("default_journal_id"):
+            return
         journals = {}
         Move = self.env["account.move"]
         for vals in vals_list:
