@@ -11,6 +11,10 @@ projects of 20 customers, 3 employees per project, one service product.
   timesheets linked to the order line by the project, ``sale.order._create_invoices()`` (one
   invoice per customer), then post.
 
+Both make the same invoices: 20 invoices of 5 lines (one per project), in the company's
+currency (the orders get a pricelist in that currency: the template's default pricelist is
+in USD, which made Odoo's invoices foreign-currency ones).
+
 Each run is measured in its own transaction and rolled back. Runs alternate between the two
 implementations; medians of wall time, CPU time and SQL queries are printed.
 $HIE_BENCH_DB_SUFFIX names the two databases apart (parallel runs from other worktrees).
@@ -82,6 +86,9 @@ def book(dbname, size, month):
             [{"name": f"Bench employee {size}-{i}", "hourly_cost": 40.0 + i} for i in range(10)])
         projects = env["project.project"]
         orders = env["sale.order"] if not ours else None
+        pricelist = env["product.pricelist"].create({
+            "name": f"Bench {size}", "currency_id": env.company.currency_id.id,
+        }) if not ours else None
         for p in range(PROJECTS):
             vals = {"name": f"Bench project {size}-{p}", "partner_id": customers[p % CUSTOMERS].id}
             if ours:
@@ -93,6 +100,7 @@ def book(dbname, size, month):
             if not ours:
                 order = env["sale.order"].create({
                     "partner_id": customers[p % CUSTOMERS].id,
+                    "pricelist_id": pricelist.id,
                     "order_line": [(0, 0, {"product_id": product.id, "product_uom_qty": 1,
                                            "price_unit": 85.0})],
                 })
@@ -138,10 +146,12 @@ def measure(dbname, ids, month):
         env.flush_all()
         q2, wall2, cpu2 = cr.sql_log_count, time.perf_counter(), time.process_time()
         invoices, total = len(moves), sum(moves.mapped("amount_untaxed"))
+        lines = len(moves.invoice_line_ids)
+        currency = ",".join(sorted(set(moves.mapped("currency_id.name"))))
         cr.rollback()
     return {"create": (wall1 - wall0, cpu1 - cpu0, q1 - q0),
             "post": (wall2 - wall1, cpu2 - cpu1, q2 - q1),
-            "invoices": invoices, "total": total}
+            "invoices": invoices, "lines": lines, "currency": currency, "total": total}
 
 
 def main():
@@ -178,7 +188,8 @@ def main():
             for phase in ("create", "post"):
                 row[phase] = tuple(statistics.median(r[phase][k] for r in res) for k in range(3))
             totals[db] = row["create"][0] + row["post"][0]
-            print(f"  {label:30s} invoices {res[0]['invoices']:3d}  untaxed {res[0]['total']:14.2f}"
+            print(f"  {label:30s} invoices {res[0]['invoices']:3d} lines {res[0]['lines']:4d}"
+                  f"  untaxed {res[0]['total']:14.2f} {res[0]['currency']}"
                   f"\n      create: wall {row['create'][0]:7.2f} s cpu {row['create'][1]:7.2f} s"
                   f" queries {row['create'][2]:7.0f}"
                   f"\n      post:   wall {row['post'][0]:7.2f} s cpu {row['post'][1]:7.2f} s"
@@ -187,7 +198,7 @@ def main():
         cpu = {db: sum(statistics.median(r[phase][1] for r in results[db])
                        for phase in ("create", "post")) for db in (OURS, ODOO)}
         print(f"  speed-up create + post: {totals[ODOO] / totals[OURS]:.1f}x wall, "
-              f"{cpu[ODOO] / cpu[OURS]:.1f}x CPU (target >= 3x)", flush=True)
+              f"{cpu[ODOO] / cpu[OURS]:.1f}x CPU (target >= 5x)", flush=True)
 
 
 if __name__ == "__main__":

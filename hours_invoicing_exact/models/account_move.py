@@ -104,10 +104,19 @@ class AccountMove(models.Model):
         return super().button_draft()
 
     def _post(self, soft=True):
+        self._hie_prefetch_analytic_accounts()
         posted = super()._post(soft=soft)
         self.env["hie.billing.link"]._release_credited(posted)
         posted._exact_enqueue()
         return posted
+
+    def _hie_prefetch_analytic_accounts(self):
+        """Read the analytic accounts of the lines to post at once: posting creates the
+        analytic lines of the invoice lines, and Odoo reads the account of each line apart
+        (``account.move.line._prepare_analytic_distribution_line``: one query per line)."""
+        accounts = self.line_ids.distribution_analytic_account_ids
+        # only a prefetch: what the user may not read is left to Odoo's own reads
+        accounts._filtered_access("read").fetch(["plan_id", "root_plan_id"])
 
     # ------------------------------------------------------------------
     # Actions

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
@@ -11,6 +13,14 @@ LINK_FIELDS = ("invoice_id", "invoice_line_id")
 # What a booking line is billed as: computed until it is billed, then kept
 BILLED_AS = ("revenue_amount", "revenue_unit_rate", "revenue_source", "revenue_agreement_id",
              "is_direct")
+
+
+def int_array(values):
+    """An ``int[]`` parameter of many values as one array literal (``'{1,2,NULL}'``, to be
+    cast ``%s::int[]``): PostgreSQL reads it at once, where the ``ARRAY[1, 2, NULL]`` that
+    psycopg2 makes of a list is parsed as an expression of as many elements (measured: half
+    the time of linking 20,000 booking lines)."""
+    return "{%s}" % ",".join("NULL" if value is None else str(int(value)) for value in values)
 
 
 class HieBillingLink(models.Model):
@@ -67,8 +77,8 @@ class HieBillingLink(models.Model):
         self.flush_model()
         self.env.cr.execute(
             "SELECT booking_line_id, move_id, move_line_id FROM hie_billing_link"
-            " WHERE booking_line_id = ANY(%s)",
-            (list(line_ids),),
+            " WHERE booking_line_id = ANY(%s::int[])",
+            (int_array(line_ids),),
         )
         return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
@@ -150,9 +160,9 @@ class HieBillingLink(models.Model):
                     SELECT * FROM unnest(%s::int[], %s::int[], %s::int[])
                     """,
                     (
-                        [link[0] for link in links],
-                        [link[1] or None for link in links],
-                        [link[2] for link in links],
+                        int_array(link[0] for link in links),
+                        int_array(link[1] or None for link in links),
+                        int_array(link[2] for link in links),
                     ),
                 )
         except (pg_errors.UniqueViolation, pg_errors.SerializationFailure,
@@ -168,24 +178,31 @@ class HieBillingLink(models.Model):
     def _check_link_companies(self, links):
         """A booking line is billed only on an invoice of its own company: refuse links
         (``(booking line id, invoice line id, invoice id)``) that cross companies, whatever
-        path makes them (one query for the batch)."""
+        path makes them (one query per company of the invoices: the booking lines are compared
+        with that company, not each with its invoice)."""
+        moves = self.env["account.move"].sudo().browse({link[2] for link in links})
+        company_of = {move.id: move.company_id.id for move in moves}
+        by_company = defaultdict(list)  # company id -> [(booking line id, invoice id)]
+        for line_id, _move_line_id, move_id in links:
+            by_company[company_of[move_id]].append((line_id, move_id))
         self.env["account.analytic.line"].flush_model(["company_id"])
-        self.env["account.move"].flush_model(["company_id"])
-        self.env.cr.execute(
-            """
-            SELECT l.id, m.id
-              FROM unnest(%s::int[], %s::int[]) AS k(line_id, move_id)
-              JOIN account_analytic_line l ON l.id = k.line_id
-              JOIN account_move m ON m.id = k.move_id
-             WHERE l.company_id != m.company_id
-             LIMIT 1
-            """,
-            ([link[0] for link in links], [link[2] for link in links]),
-        )
-        row = self.env.cr.fetchone()
-        if row:
+        for company_id, company_links in by_company.items():
+            self.env.cr.execute(
+                """
+                SELECT l.id
+                  FROM unnest(%s::int[]) AS k(line_id)
+                  JOIN account_analytic_line l ON l.id = k.line_id
+                 WHERE l.company_id != %s
+                 LIMIT 1
+                """,
+                (int_array(link[0] for link in company_links), company_id),
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                continue
             line = self.env["account.analytic.line"].sudo().browse(row[0])
-            move = self.env["account.move"].sudo().browse(row[1])
+            move = moves.browse(next(move_id for line_id, move_id in company_links
+                                     if line_id == row[0]))
             raise UserError(_(
                 "The booking line “%(line)s” of %(date)s belongs to %(line_company)s and cannot "
                 "be billed on invoice %(invoice)s of %(invoice_company)s: hours are invoiced "
@@ -202,7 +219,8 @@ class HieBillingLink(models.Model):
             return
         self.flush_model()
         self.env.cr.execute(
-            "DELETE FROM hie_billing_link WHERE booking_line_id = ANY(%s)", (line_ids,)
+            "DELETE FROM hie_billing_link WHERE booking_line_id = ANY(%s::int[])",
+            (int_array(line_ids),),
         )
         self._links_changed([(line_id, False, False) for line_id in line_ids])
 
@@ -668,32 +686,44 @@ class HieBillingLink(models.Model):
 
         The "not billed" condition is a ``NOT EXISTS`` on the link table correlated with the
         lines of the query (an anti-join), which a domain cannot express for a non-stored
-        field.
+        field. It is applied to the lines of the domain read first (a materialized CTE): how
+        many lines the anti-join leaves is often badly estimated (e.g. when the link table
+        holds rows that were rolled back), and a join planned after it on that estimate (the
+        projects of the domain, once per line) took ten times as long as the query.
         """
         Line = self.env["account.analytic.line"]
         self.flush_model()
         query = Line._search(domain)
         alias = query.table
-        query.add_where(SQL(
-            "NOT EXISTS (SELECT 1 FROM hie_billing_link k WHERE k.booking_line_id = %s)",
-            SQL.identifier(alias, "id"),
-        ))
         keys = ["booking_project_id", "product_id", "employee_id", "revenue_unit_rate",
                 "product_uom_id", "booking_kind"]
-        columns = [Line._field_to_sql(alias, fname, query) for fname in keys]
-        query.groupby = SQL(", ").join(columns)
-        rows = self.env.execute_query(query.select(
-            *columns,
-            SQL("SUM(%s)", Line._field_to_sql(alias, "unit_amount", query)),
-            SQL("SUM(%s)", Line._field_to_sql(alias, "revenue_amount", query)),
-            SQL("ARRAY_AGG(%s ORDER BY %s)", SQL.identifier(alias, "id"),
-                SQL.identifier(alias, "id")),
+        columns = {fname: Line._field_to_sql(alias, fname, query)
+                   for fname in ("id", *keys, "unit_amount", "revenue_amount")}
+        lines = query.select(*(SQL("%s AS %s", column, SQL.identifier(fname))
+                               for fname, column in columns.items()))
+        grouped = SQL(", ").join(SQL.identifier("l", fname) for fname in keys)
+        rows = self.env.execute_query(SQL(
+            """
+            WITH l AS MATERIALIZED (%(lines)s)
+            SELECT %(grouped)s, SUM(l.unit_amount), SUM(l.revenue_amount),
+                   ARRAY_AGG(l.id ORDER BY l.id)
+              FROM l
+             WHERE NOT EXISTS (SELECT 1 FROM hie_billing_link k WHERE k.booking_line_id = l.id)
+             GROUP BY %(grouped)s
+            """,
+            lines=lines, grouped=grouped,
         ))
-        Project, Product = self.env["project.project"], self.env["product.product"]
-        Employee, Uom = self.env["hr.employee"], self.env["uom.uom"]
+        # the records of all rows are read together (one query per model, not per row)
+        Project, Product, Employee, Uom = (
+            self.env[model].browse({row[index] for row in rows if row[index]})
+            for model, index in (("project.project", 0), ("product.product", 1),
+                                 ("hr.employee", 2), ("uom.uom", 4))
+        )
         return [
-            (Project.browse(project_id), Product.browse(product_id),
-             Employee.browse(employee_id), rate or 0.0, Uom.browse(uom_id), kind,
+            (Project.browse(project_id).with_prefetch(Project._prefetch_ids),
+             Product.browse(product_id).with_prefetch(Product._prefetch_ids),
+             Employee.browse(employee_id).with_prefetch(Employee._prefetch_ids),
+             rate or 0.0, Uom.browse(uom_id).with_prefetch(Uom._prefetch_ids), kind,
              qty or 0.0, revenue or 0.0, ids)
             for project_id, product_id, employee_id, rate, uom_id, kind, qty, revenue, ids
             in rows

@@ -456,6 +456,7 @@ class ProjectProject(models.Model):
                 company, debtor, currency, specs, invoice_date, journal,
             ))
             specs_list.append(specs)
+        self._hie_set_default_journals(vals_list)
         moves = self.env["account.move"].with_company(self.env.company).create(vals_list)
         links = []
         for move, specs in zip(moves, specs_list, strict=True):
@@ -466,6 +467,29 @@ class ProjectProject(models.Model):
                 links.extend((line_id, aml.id, move.id) for line_id in spec["ids"])
         self.env["hie.billing.link"]._link(links)
         return moves
+
+    @api.model
+    def _hie_set_default_journals(self, vals_list):
+        """Give the new invoices without a journal the sales journal Odoo would give them
+        (its own search, ``account.move._search_default_journal``), searched once per company
+        and currency instead of once per invoice. A default journal in the context is left to
+        Odoo."""
+        if self.env.context.get("default_journal_id"):
+            return
+        journals = {}
+        Move = self.env["account.move"]
+        for vals in vals_list:
+            if vals.get("journal_id"):
+                continue
+            key = (vals["company_id"], vals["currency_id"])
+            if key not in journals:
+                company = self.env["res.company"].browse(vals["company_id"])
+                journals[key] = Move.with_company(company).new({
+                    "move_type": vals["move_type"],
+                    "company_id": company.id,
+                    "currency_id": vals["currency_id"],
+                })._search_default_journal()
+            vals["journal_id"] = journals[key].id
 
     @api.model
     def _hie_invoice_key(self, project, grouping):
@@ -559,14 +583,15 @@ class ProjectProject(models.Model):
             company)._get_fiscal_position(debtor)
         # lines ordered per project; on an invoice of several projects each line names its
         # project (section lines would double the lines Odoo computes on create and post)
-        line_commands = []
+        lines_vals = []
         for sequence, spec in enumerate(specs, start=10):
             line_vals = self._hie_prepare_invoice_line_vals(
                 spec, sequence, company=company, fiscal_position=fiscal_position,
             )
             if len(projects) > 1:
                 line_vals["name"] = f"{spec['project'].name} - {line_vals['name']}"
-            line_commands.append(Command.create(line_vals))
+            lines_vals.append(line_vals)
+        self._hie_add_line_amounts(company, currency, lines_vals)
         vals = {
             "move_type": "out_invoice",
             "company_id": company.id,
@@ -577,7 +602,7 @@ class ProjectProject(models.Model):
             "hie_principal_id": principals.id if len(principals) == 1 else False,
             "hie_project_ids": [Command.set(projects.ids)],
             "fiscal_position_id": fiscal_position.id,
-            "invoice_line_ids": line_commands,
+            "invoice_line_ids": [Command.create(line_vals) for line_vals in lines_vals],
         }
         if invoice_date:
             vals["invoice_date"] = invoice_date
@@ -589,6 +614,48 @@ class ProjectProject(models.Model):
                 ))
             vals["journal_id"] = journal.id
         return vals
+
+    @api.model
+    def _hie_add_line_amounts(self, company, currency, lines_vals):
+        """Give the product lines of a new customer invoice (``lines_vals``, all its lines)
+        the amounts and tax tags that Odoo's tax sync (``account.move._sync_tax_lines``)
+        gives them right after they are created, computed here by Odoo's own tax engine the
+        same way. Otherwise Odoo writes every new line twice (balance, then amounts and tax
+        tags): most of the time of creating an invoice. This only saves those writes and
+        decides nothing: Odoo still computes the taxes of the invoice and writes its own
+        values on any line where they differ. Lines in a currency other than the company's
+        (a rate) or with values this does not read are left to Odoo."""
+        if currency != company.currency_id or not lines_vals:
+            return
+        AccountTax, Product = self.env["account.tax"], self.env["product.product"]
+        base_lines = []
+        for line_vals in lines_vals:
+            tax_commands = line_vals.get("tax_ids") or []
+            if (line_vals.get("display_type", "product") != "product"
+                    or line_vals.get("discount")
+                    or len(tax_commands) != 1 or tax_commands[0][0] != Command.SET):
+                return
+            base_lines.append(AccountTax._prepare_base_line_for_taxes_computation(
+                None,
+                product_id=Product.browse(line_vals.get("product_id")),
+                tax_ids=AccountTax.browse(tax_commands[0][2]),
+                price_unit=line_vals["price_unit"],
+                quantity=line_vals["quantity"],
+                currency_id=currency,
+                rate=1.0,
+                sign=-1,  # a customer invoice (account.move.direction_sign)
+                is_refund=False,
+            ))
+        AccountTax._add_tax_details_in_base_lines(base_lines, company)
+        AccountTax._round_base_lines_tax_details(base_lines, company)
+        AccountTax._add_accounting_data_in_base_lines_tax_details(base_lines, company)
+        for line_vals, base_line in zip(lines_vals, base_lines, strict=True):
+            details, sign = base_line["tax_details"], base_line["sign"]
+            line_vals["amount_currency"] = sign * (details["total_excluded_currency"]
+                                                   + details["delta_total_excluded_currency"])
+            line_vals["balance"] = sign * (details["total_excluded"]
+                                           + details["delta_total_excluded"])
+            line_vals["tax_tag_ids"] = [Command.set(base_line["tax_tag_ids"].ids)]
 
     @api.model
     def _hie_get_sale_taxes(self, company, product):

@@ -1,4 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from contextlib import closing
+from unittest.mock import patch
+
 from odoo.tests import Form, tagged
 
 from .invoice_common import DutchInvoiceCase
@@ -117,3 +120,68 @@ class TestInvoiceTaxes(DutchInvoiceCase):
         move = self.project_tm._hie_create_invoices("2026-12-31")
         self.assertEqual(line.sudo().invoice_line_id.tax_ids, self.tax_21_services)
         self.assertTrue(move)
+
+    # ------------------------------------------------------------------
+    # The amounts and tax tags given to new invoice lines are Odoo's own
+    # ------------------------------------------------------------------
+    def _invoice_lines_figures(self, move):
+        """What Odoo computes on an invoice, without ids that differ between two runs."""
+        return sorted(
+            (aml.display_type, aml.name or "", aml.account_id.id,
+             move.currency_id.round(aml.balance), move.currency_id.round(aml.amount_currency),
+             tuple(sorted(aml.tax_ids.ids)), tuple(sorted(aml.tax_tag_ids.ids)))
+            for aml in move.line_ids
+        ) + [move.amount_untaxed, move.amount_tax, move.amount_total]
+
+    def _assert_line_amounts_as_odoo(self):
+        """Invoicing gives the new invoice lines their amounts and tax tags (so that Odoo does
+        not write each line again after create): the invoice is the same as when Odoo computes
+        them itself, and Odoo keeps every value given (it had nothing to correct)."""
+        self._book_every_way()
+        Project = type(self.env["project.project"])
+        own = Project._hie_add_line_amounts
+        with closing(self.env.cr.savepoint()), \
+                patch.object(Project, "_hie_add_line_amounts", lambda *args: None):
+            plain = self.project_tm._hie_create_invoices("2026-01-31", invoice_date="2026-01-31")
+            self.assertTrue(plain)
+            expected = self._invoice_lines_figures(plain)
+            plain.action_post()
+            expected_posted = self._invoice_lines_figures(plain)
+        given = []
+
+        def spy(model, company, currency, lines_vals):
+            own(model, company, currency, lines_vals)
+            given.append([dict(vals) for vals in lines_vals])
+
+        with patch.object(Project, "_hie_add_line_amounts", spy):
+            move = self.project_tm._hie_create_invoices("2026-01-31", invoice_date="2026-01-31")
+        self.assertEqual(len(move), 1)
+        self.assertEqual(self._invoice_lines_figures(move), expected)
+        [lines_vals] = given
+        product_lines = move.invoice_line_ids.filtered(
+            lambda aml: aml.display_type == "product").sorted("sequence")
+        self.assertEqual(len(product_lines), len(lines_vals))
+        for aml, vals in zip(product_lines, lines_vals, strict=True):
+            with self.subTest(line=aml.name):
+                self.assertIn("balance", vals)
+                self.assertAlmostEqual(aml.balance, vals["balance"], places=2)
+                self.assertAlmostEqual(aml.amount_currency, vals["amount_currency"], places=2)
+                self.assertEqual(aml.tax_tag_ids.ids, vals["tax_tag_ids"][0][2])
+                self.assertTrue(aml.tax_tag_ids, "a Dutch sales tax reports its base")
+        move.action_post()
+        self.assertEqual(self._invoice_lines_figures(move), expected_posted)
+
+    def test_line_amounts_domestic(self):
+        self._assert_line_amounts_as_odoo()
+
+    def test_line_amounts_eu_reverse_charge(self):
+        self.project_tm.invoice_partner_id = self.env["res.partner"].create({
+            "name": "Bau GmbH", "is_company": True, "country_id": self.env.ref("base.de").id,
+            "property_account_position_id": self.fp_eu.id,
+        })
+        self._assert_line_amounts_as_odoo()
+
+    def test_line_amounts_round_globally(self):
+        self.company.tax_calculation_rounding_method = "round_globally"
+        self.project_tm.invoice_detail_level = "line"
+        self._assert_line_amounts_as_odoo()
