@@ -11,20 +11,14 @@ import datetime as dt
 import os
 import signal
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from killed_worker import start_odoo  # noqa: E402 - a script beside its helper
 
 
 def main(argv):
-    odoo_path, addons_path, db_name, db_host, db_port, db_user, company_id, today = argv
-    sys.path.insert(0, odoo_path)
-    import odoo  # pylint: disable=import-outside-toplevel
-    from odoo.modules.registry import Registry  # pylint: disable=import-outside-toplevel
-
-    args = ["--addons-path", addons_path, "-d", db_name, "--log-level", "warn"]
-    for option, value in (("--db_host", db_host), ("--db_port", db_port),
-                          ("--db_user", db_user)):
-        if value and value != "False":
-            args += [option, value]
-    odoo.tools.config.parse_config(args)
+    odoo, registry_of, (company_id, today) = start_odoo(argv)
     # a script, not a package: absolute imports
     # pylint: disable=import-outside-toplevel,odoo-addons-relative-import
     from odoo.addons.hours_invoicing_exact.services.exact.journal_adapter import (
@@ -39,7 +33,7 @@ def main(argv):
         return result
 
     ExactGeneralJournalAdapter.post = post_then_die
-    registry = Registry(db_name)
+    registry = registry_of()
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
         company = env["res.company"].browse(int(company_id))

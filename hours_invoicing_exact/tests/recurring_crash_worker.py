@@ -12,21 +12,15 @@ import datetime as dt
 import os
 import signal
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from killed_worker import start_odoo  # noqa: E402 - a script beside its helper
 
 
 def main(argv):
-    odoo_path, addons_path, db_name, db_host, db_port, db_user, today = argv
-    sys.path.insert(0, odoo_path)
-    import odoo  # pylint: disable=import-outside-toplevel
-    from odoo.modules.registry import Registry  # pylint: disable=import-outside-toplevel
-
-    args = ["--addons-path", addons_path, "-d", db_name, "--log-level", "warn"]
-    for option, value in (("--db_host", db_host), ("--db_port", db_port),
-                          ("--db_user", db_user)):
-        if value and value != "False":
-            args += [option, value]
-    odoo.tools.config.parse_config(args)
-    registry = Registry(db_name)
+    odoo, registry_of, (today,) = start_odoo(argv)
+    registry = registry_of()
     Contract = registry["contract.contract"]
     post_and_send = Contract._hie_post_and_send
     calls = []

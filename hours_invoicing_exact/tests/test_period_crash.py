@@ -8,10 +8,8 @@ their own, and everything made by the test (or by the killed worker) is deleted 
 
 import datetime as dt
 import signal
-import sys
 from pathlib import Path
 
-import odoo
 from odoo import SUPERUSER_ID, Command, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
@@ -150,14 +148,7 @@ class TestPeriodEntryKilledWorker(CommittedWorkersMixin, ExactServerMixin, Trans
             return cr.fetchall()
 
     def _run_killed_worker(self, today):
-        config = odoo.tools.config
-        odoo_path = str(Path(odoo.__file__).resolve().parent.parent)
-        command = [
-            sys.executable, str(WORKER), odoo_path, config["addons_path"], self.env.cr.dbname,
-            str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
-            str(self.company_id), today.isoformat(),
-        ]
-        return run_killed_worker(command, self.env.cr.dbname)
+        return run_killed_worker(WORKER, self.env.cr.dbname, self.company_id, today.isoformat())
 
     def test_worker_killed_after_post_then_next_run_looks_it_up(self):
         worker = self._run_killed_worker(dt.date(2024, 4, 1))

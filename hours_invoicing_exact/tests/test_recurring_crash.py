@@ -9,11 +9,9 @@ their own, and everything made by the test (or by the killed worker) is deleted 
 
 import datetime as dt
 import signal
-import sys
 import threading
 from pathlib import Path
 
-import odoo
 from odoo import SUPERUSER_ID, Command, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
@@ -90,14 +88,7 @@ class TestRecurringKilledWorker(CommittedWorkersMixin, TransactionCase):
             return result
 
     def _run_killed_worker(self, today):
-        config = odoo.tools.config
-        odoo_path = str(Path(odoo.__file__).resolve().parent.parent)
-        command = [
-            sys.executable, str(WORKER), odoo_path, config["addons_path"], self.env.cr.dbname,
-            str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
-            today.isoformat(),
-        ]
-        return run_killed_worker(command, self.env.cr.dbname)
+        return run_killed_worker(WORKER, self.env.cr.dbname, today.isoformat())
 
     def _run_cron(self, today):
         with self.cursor() as cr:

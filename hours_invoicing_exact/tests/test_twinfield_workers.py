@@ -8,13 +8,11 @@ The test's own transaction cannot be seen from other connections, so the fixture
 committed through a connection of their own and deleted at the end."""
 
 import signal
-import sys
 import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
-import odoo
 from odoo import SUPERUSER_ID, api
 from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase, tagged
@@ -163,14 +161,7 @@ class TestTwinfieldWorkers(CommittedWorkersMixin, TwinfieldServerMixin, Transact
         self.assertEqual(self.twf.calls["write"], RECORDS // 2)
 
     def test_worker_killed_between_the_call_and_the_commit(self):
-        config = odoo.tools.config
-        odoo_path = str(Path(odoo.__file__).resolve().parent.parent)
-        command = [
-            sys.executable, str(WORKER), odoo_path, config["addons_path"], self.env.cr.dbname,
-            str(config["db_host"]), str(config["db_port"]), str(config["db_user"]),
-            str(self.connection_id),
-        ]
-        worker = run_killed_worker(command, self.env.cr.dbname)
+        worker = run_killed_worker(WORKER, self.env.cr.dbname, str(self.connection_id))
         self.assertEqual(worker.returncode, -signal.SIGKILL, worker.stderr[-3000:])
         # Twinfield stored the batch; Odoo committed "sending" before the call, never the
         # answer

@@ -11,20 +11,14 @@ prefix): Odoo's test loader does not import it.
 import os
 import signal
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from killed_worker import start_odoo  # noqa: E402 - a script beside its helper
 
 
 def main(argv):
-    odoo_path, addons_path, db_name, db_host, db_port, db_user, connection_id = argv
-    sys.path.insert(0, odoo_path)
-    import odoo  # pylint: disable=import-outside-toplevel
-    from odoo.modules.registry import Registry  # pylint: disable=import-outside-toplevel
-
-    args = ["--addons-path", addons_path, "-d", db_name, "--log-level", "warn"]
-    for option, value in (("--db_host", db_host), ("--db_port", db_port),
-                          ("--db_user", db_user)):
-        if value and value != "False":
-            args += [option, value]
-    odoo.tools.config.parse_config(args)
+    odoo, registry_of, (connection_id,) = start_odoo(argv)
     # a script, not a package: absolute imports
     # pylint: disable=import-outside-toplevel,odoo-addons-relative-import
     from odoo.addons.hours_invoicing_exact.services.twinfield import adapters
@@ -37,7 +31,7 @@ def main(argv):
         return result
 
     adapters._TransactionAdapter.post_batch = post_then_die  # pylint: disable=protected-access
-    registry = Registry(db_name)
+    registry = registry_of()
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
         connection = env["accounting.connection"].browse(int(connection_id))
