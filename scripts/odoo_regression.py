@@ -16,6 +16,9 @@ import run_tests  # noqa: E402
 MODULES = "hr_timesheet,project,sale_timesheet"
 PORT = os.environ.get("HIE_REGRESSION_PORT", "8179")
 TEST_RE = re.compile(r" (ERROR|CRITICAL) \S+ (odoo\.addons\.[\w.]+): (FAIL|ERROR): (.+?)\s*$")
+# a class whose setUpClass fails runs none of its tests: counted as one failure of the class
+SETUP_RE = re.compile(r" (ERROR|CRITICAL) \S+ odoo\.tests\.suite: ERROR: setUpClass "
+                      r"\((odoo\.addons\.[\w.]+)\.(\w+)\)")
 
 
 def psql(sql, db="postgres"):
@@ -46,6 +49,9 @@ def run_suite(db, log_path, tags=None):
             m = TEST_RE.search(line)
             if m:
                 failing.add(f"{m.group(2)}: {m.group(4)}")
+            m = SETUP_RE.search(line)
+            if m:
+                failing.add(f"{m.group(2)}: {m.group(3)}")
             m = run_tests.SUMMARY_RE.search(line)
             if m:
                 summary = m.group(0)

@@ -612,7 +612,7 @@ class AccountAnalyticLine(models.Model):
         Users = self.env["res.users"]
         own = line.employee_id.user_id
         reviewer = Users
-        if line.company_id.hie_timesheet_reviewer == "project_manager":
+        if line.company_id.hie_timesheet_reviewer != "employee_manager":
             manager = line.project_id.user_id
             if manager and manager != own:
                 reviewer = manager

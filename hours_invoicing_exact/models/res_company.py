@@ -61,8 +61,9 @@ class ResCompany(models.Model):
             ("employee_manager", "Manager of the employee"),
         ],
         string="Timesheets Approved By",
+        # not required: companies are also created by modules loaded before this addon
+        # (Odoo's own tests of project create companies at install); empty = project manager
         default="project_manager",
-        required=True,
         help="Who approves or sends back the submitted weeks of this company's employees: "
         "the project manager of each project (per project line), or the employee's manager "
         "(the whole week).",

@@ -186,6 +186,22 @@ class TestTimesheetWeekApproval(TimesheetWeekCase):
         week.with_user(self.user_boss).action_approve()
         self.assertEqual(week.state, "approved")
 
+    def test_company_without_reviewer_setting_uses_the_project_manager(self):
+        # companies made by code that runs before this addon is loaded (Odoo's own project
+        # tests create companies at install) have no value: no NOT NULL, the default rule
+        self.env["res.company"].create({"name": "Zonder instelling",
+                                        "hie_timesheet_reviewer": False})
+        self.env.cr.execute("UPDATE res_company SET hie_timesheet_reviewer = NULL "
+                            "WHERE id = %s", [self.company.id])
+        self.company.invalidate_recordset()
+        week = self._submitted()
+        self.assertEqual(set(week.activity_ids.user_id.ids), {self.user_pm.id, self.user_pm2.id})
+        with self.assertRaises(UserError):
+            week.with_user(self.user_boss).action_approve()
+        week.with_user(self.user_pm).action_approve()
+        week.with_user(self.user_pm2).action_approve()
+        self.assertEqual(week.state, "approved")
+
     def test_nobody_approves_own_hours(self):
         # the project manager's own hours go to his manager
         pm_employee = self.env["hr.employee"].create({
