@@ -197,8 +197,8 @@ def main():
                   f"\n      create + post: {totals[db]:7.2f} s", flush=True)
         cpu = {db: sum(statistics.median(r[phase][1] for r in results[db])
                        for phase in ("create", "post")) for db in (OURS, ODOO)}
-        print(f"  speed-up create + post: {totals[ODOO] / totals[OURS]:.1f}x wall, "
-              f"{cpu[ODOO] / cpu[OURS]:.1f}x CPU (target >= 5x)", flush=True)
+        print(f"  speed-up create + post: {totals[ODOO] / totals[OURS]:.2f}x wall, "
+              f"{cpu[ODOO] / cpu[OURS]:.2f}x CPU (target >= 5x)", flush=True)
 
 
 if __name__ == "__main__":
