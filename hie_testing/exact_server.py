@@ -55,8 +55,10 @@ import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .local_server import LocalServer
 
 if "hours_invoicing_exact" in sys.modules:  # Odoo-free tests and tools: the bare package
     from hours_invoicing_exact.services.exact.clock import Clock, VirtualClock
@@ -292,7 +294,7 @@ class _Response:
     headers: dict = dataclasses.field(default_factory=dict)
 
 
-class ExactServer:
+class ExactServer(LocalServer):
     """The fake Exact Online server; use as a context manager or with start()/stop().
 
     Inspect :attr:`sales_entries`, :attr:`general_journal_entries`, :attr:`accounts`,
@@ -345,44 +347,12 @@ class ExactServer:
         self._usage: dict[tuple, int] = collections.Counter()
         self._entry_numbers: dict[tuple, int] = collections.Counter()
         self._lock = threading.RLock()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self._httpd.app = self
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, _Handler)
         if seed:
             for division in self.divisions:
                 self.seed(division)
 
     # -- life cycle ----------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "ExactServer":
-        """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> "ExactServer":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # -- test helpers --------------------------------------------------------------
 

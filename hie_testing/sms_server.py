@@ -16,44 +16,27 @@ Test tooling, not part of the addon: neither shipped nor imported at run time.
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .local_server import LocalServer
 
 SEND_PATH = "/api/sms/3/send"
 _NUMBER = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
-class SmsServer:
+class SmsServer(LocalServer):
     """Records every text message in :attr:`sent` as ``{"number", "content", "uuid"}``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.sent: list[dict] = []
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.app = self
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, _Handler)
 
     @property
     def endpoint(self) -> str:
         """The value for the ``sms.endpoint`` system parameter."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "SmsServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> "SmsServer":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        return self.base_url
 
     def handle(self, path: str, body: bytes) -> tuple[int, dict]:
         try:

@@ -42,10 +42,12 @@ import sys
 import threading
 import time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from lxml import etree
+
+from .local_server import LocalServer
 
 if "hours_invoicing_exact" in sys.modules:  # Odoo-free tests and tools: the bare package
     from hours_invoicing_exact.services.exact.clock import Clock, VirtualClock
@@ -121,7 +123,7 @@ class _Refused(Exception):
         self.status, self.fault, self.headers = status, fault, headers or {}
 
 
-class TwinfieldServer:
+class TwinfieldServer(LocalServer):
     """The fake Twinfield server; a context manager, or start()/stop().
 
     Inspect :attr:`transactions` (stored, dicts), :attr:`dimensions`, :attr:`calls`
@@ -184,48 +186,16 @@ class TwinfieldServer:
         self._window: dict[tuple[str, str], tuple[float, int]] = {}
         self._numbers: collections.Counter = collections.Counter()
         self._lock = threading.RLock()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self._httpd.app = self
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, _Handler)
         for office in self.offices:
             self.seed(office)
 
     # -- life cycle ----------------------------------------------------------------------
 
     @property
-    def base_url(self) -> str:
-        """The login host ``http://127.0.0.1:<port>``."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def cluster_url(self) -> str:
         """The cluster the token validation names (B1 ``twf.clusterUrl``)."""
         return self.base_url + CLUSTER_PREFIX
-
-    def start(self) -> "TwinfieldServer":
-        """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> "TwinfieldServer":
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # -- test helpers --------------------------------------------------------------------
 
